@@ -1,0 +1,3 @@
+// Package clusters is the door to the clusters netpolcheck runs on: the
+// Cluster interface and its providers (netns, kind, existing) behind it.
+package clusters

@@ -1,0 +1,3 @@
+// Package cases is the case library as data: each case names the spec clauses
+// it exercises and lists steps of actions and the ports and protocols to probe.
+package cases
