@@ -1,0 +1,97 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// udpRequest is what a client sends; the server answers any datagram with
+// its identity, so the content only helps someone reading a packet capture.
+var udpRequest = []byte("netpolcheck probe\n")
+
+// firstResend is the pause before the first datagram is sent again; it
+// doubles after each resend. Resending covers a datagram lost while the
+// neighbour entry resolves, when hundreds of probes start at once.
+const firstResend = 100 * time.Millisecond
+
+// connectUDP sends datagrams on a connected socket with IP_RECVERR set, so
+// every ICMP error about them (not only the "hard" ones) comes back as an
+// errno on the next read or write.
+func connectUDP(ctx context.Context, target netip.AddrPort) (string, error) {
+	conn, err := net.DialUDP(networkFor("udp", target), nil, net.UDPAddrFromAddrPort(target))
+	if err != nil {
+		return "", err
+	}
+	defer conn.Close()
+	if err := setRecvErr(conn, target.Addr().Is4()); err != nil {
+		return "", err
+	}
+	deadline, _ := ctx.Deadline()
+	buf := make([]byte, maxIdentity)
+	wait := firstResend
+	for {
+		if _, err := conn.Write(udpRequest); err != nil {
+			return "", fmt.Errorf("send: %w", err)
+		}
+		readUntil := time.Now().Add(wait)
+		if !deadline.IsZero() && readUntil.After(deadline) {
+			readUntil = deadline
+		}
+		_ = conn.SetReadDeadline(readUntil)
+		n, err := conn.Read(buf)
+		if err == nil {
+			return cleanIdentity(buf[:n]), nil
+		}
+		if !errors.Is(err, os.ErrDeadlineExceeded) {
+			return "", fmt.Errorf("receive: %w", err)
+		}
+		if ctx.Err() != nil || (!deadline.IsZero() && !time.Now().Before(deadline)) {
+			return "", fmt.Errorf("no answer: %w", context.DeadlineExceeded)
+		}
+		wait *= 2
+	}
+}
+
+func setRecvErr(conn *net.UDPConn, ipv4 bool) error {
+	raw, err := conn.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var sockErr error
+	err = raw.Control(func(fd uintptr) {
+		if ipv4 {
+			sockErr = unix.SetsockoptInt(int(fd), unix.IPPROTO_IP, unix.IP_RECVERR, 1)
+		} else {
+			sockErr = unix.SetsockoptInt(int(fd), unix.IPPROTO_IPV6, unix.IPV6_RECVERR, 1)
+		}
+	})
+	if err != nil {
+		return err
+	}
+	if sockErr != nil {
+		return &net.OpError{Op: "setup", Net: "udp", Err: &os.SyscallError{Syscall: "setsockopt", Err: sockErr}}
+	}
+	return nil
+}
+
+// serveUDP answers every datagram with the identity until conn is closed.
+func serveUDP(conn net.PacketConn, identity []byte) {
+	buf := make([]byte, 2048)
+	for {
+		_, from, err := conn.ReadFrom(buf)
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			continue // an ICMP error about an earlier reply: not ours to act on
+		}
+		_, _ = conn.WriteTo(identity, from)
+	}
+}
