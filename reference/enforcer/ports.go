@@ -1,0 +1,120 @@
+package enforcer
+
+import (
+	"strconv"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+)
+
+// portMatch is one protocol/port condition of an allow line. An empty
+// protocol means any protocol and port; an empty dport means every port of
+// the protocol.
+type portMatch struct {
+	protocol string // "tcp", "udp", "sctp" or ""
+	dport    string // "80", "8000:8080" or ""
+}
+
+var anyPort = portMatch{}
+
+func iptablesProtocol(p *corev1.Protocol) (string, bool) {
+	if p == nil {
+		return "tcp", true // the API default
+	}
+	switch *p {
+	case corev1.ProtocolTCP, "":
+		return "tcp", true
+	case corev1.ProtocolUDP:
+		return "udp", true
+	case corev1.ProtocolSCTP:
+		return "sctp", true
+	}
+	return "", false
+}
+
+func hasNamedPort(ports []networkingv1.NetworkPolicyPort) bool {
+	for _, p := range ports {
+		if p.Port != nil && p.Port.Type == intstr.String {
+			return true
+		}
+	}
+	return false
+}
+
+// resolvePorts turns a rule's port list into matches for traffic to dest.
+// Named ports resolve against dest's container ports of the same protocol;
+// with dest nil (a destination that is not a known pod) they match nothing.
+// Entries that are invalid or unresolvable produce nothing, so a rule whose
+// every entry fails matches no traffic at all: it never widens.
+func resolvePorts(ports []networkingv1.NetworkPolicyPort, dest *corev1.Pod) []portMatch {
+	if len(ports) == 0 {
+		return []portMatch{anyPort}
+	}
+	var out []portMatch
+	for _, p := range ports {
+		proto, ok := iptablesProtocol(p.Protocol)
+		if !ok {
+			continue
+		}
+		switch {
+		case p.Port == nil:
+			if p.EndPort != nil {
+				continue // endPort needs a start port
+			}
+			out = append(out, portMatch{protocol: proto})
+		case p.Port.Type == intstr.Int:
+			start := p.Port.IntVal
+			if start < 1 || start > 65535 {
+				continue
+			}
+			if p.EndPort == nil {
+				out = append(out, portMatch{protocol: proto, dport: strconv.Itoa(int(start))})
+				continue
+			}
+			end := *p.EndPort
+			if end < start || end > 65535 {
+				continue
+			}
+			if end == start {
+				out = append(out, portMatch{protocol: proto, dport: strconv.Itoa(int(start))})
+				continue
+			}
+			out = append(out, portMatch{protocol: proto, dport: strconv.Itoa(int(start)) + ":" + strconv.Itoa(int(end))})
+		default:
+			if p.EndPort != nil || dest == nil {
+				continue // endPort is only valid with numeric ports
+			}
+			if number, found := namedContainerPort(dest, p.Port.StrVal, proto); found {
+				out = append(out, portMatch{protocol: proto, dport: strconv.Itoa(int(number))})
+			}
+		}
+	}
+	return out
+}
+
+func namedContainerPort(p *corev1.Pod, name, proto string) (int32, bool) {
+	for _, c := range p.Spec.Containers {
+		for _, cp := range c.Ports {
+			cpProto, ok := iptablesProtocol(&cp.Protocol)
+			if ok && cp.Name == name && cpProto == proto && cp.ContainerPort > 0 {
+				return cp.ContainerPort, true
+			}
+		}
+	}
+	return 0, false
+}
+
+// args renders the match as iptables arguments.
+func (m portMatch) args() string {
+	if m.protocol == "" {
+		return ""
+	}
+	var b strings.Builder
+	b.WriteString("-p " + m.protocol)
+	if m.dport != "" {
+		b.WriteString(" -m " + m.protocol + " --dport " + m.dport)
+	}
+	return b.String()
+}
