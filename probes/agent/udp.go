@@ -52,7 +52,10 @@ func connectUDP(ctx context.Context, target netip.AddrPort) (string, error) {
 		if !errors.Is(err, os.ErrDeadlineExceeded) {
 			return "", fmt.Errorf("receive: %w", err)
 		}
-		if ctx.Err() != nil || (!deadline.IsZero() && !time.Now().Before(deadline)) {
+		if err := ctx.Err(); err != nil {
+			return "", fmt.Errorf("no answer: %w", err)
+		}
+		if !deadline.IsZero() && !time.Now().Before(deadline) {
 			return "", fmt.Errorf("no answer: %w", context.DeadlineExceeded)
 		}
 		wait *= 2
