@@ -228,7 +228,8 @@ func (c *rawSCTPClient) connect(ctx context.Context, target netip.AddrPort) (str
 	defer timer.Stop()
 	<-timer.C
 	for {
-		if err := c.sock.send(target.Addr(), netip.Addr{}, init); err != nil {
+		// EPERM: a local rule dropped the INIT; wait as for UDP and TCP.
+		if err := c.sock.send(target.Addr(), netip.Addr{}, init); err != nil && !errors.Is(err, unix.EPERM) {
 			return "", fmt.Errorf("send SCTP INIT: %w", err)
 		}
 		timer.Reset(wait)
