@@ -1,0 +1,167 @@
+package netns
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"time"
+
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/kubernetes/fake"
+
+	"github.com/netpolcheck/netpolcheck/clusters/netns/fabric"
+	"github.com/netpolcheck/netpolcheck/probes/matrix"
+)
+
+// RootPrefix starts every name a netns cluster creates: network namespaces,
+// links, run directories. Cleanup matches on it.
+const RootPrefix = "npc-"
+
+// runDirRoot holds one directory per run: the owner's PID, agent sockets and
+// agent logs.
+const runDirRoot = "/run/netpolcheck"
+
+// Option adjusts Create.
+type Option func(*config)
+
+type config struct {
+	nodes int
+	logf  func(format string, args ...any)
+}
+
+// WithNodes sets the number of nodes (default 2).
+func WithNodes(n int) Option { return func(c *config) { c.nodes = n } }
+
+// WithLogf sends progress lines to logf (default: discarded).
+func WithLogf(logf func(format string, args ...any)) Option {
+	return func(c *config) { c.logf = logf }
+}
+
+// Cluster is a netns cluster. It is safe for concurrent use.
+type Cluster struct {
+	prefix string
+	runDir string
+	logf   func(format string, args ...any)
+	fabric *fabric.Fabric
+	client *fake.Clientset
+
+	mu        sync.Mutex
+	pods      map[string]*podRuntime // by namespace/name
+	parked    map[string]*podRuntime // set aside by Deploy, by namespace/name
+	podSeq    int
+	enforcers []func()
+	destroyed bool
+}
+
+// Create builds the nodes and an empty API holding them. It needs root.
+func Create(ctx context.Context, opts ...Option) (*Cluster, error) {
+	cfg := config{nodes: 2, logf: func(string, ...any) {}}
+	for _, opt := range opts {
+		opt(&cfg)
+	}
+	if os.Geteuid() != 0 {
+		return nil, errors.New("the netns cluster creates network namespaces and iptables rules: run as root (e.g. sudo -E go test ./suites/...)")
+	}
+	prefix, err := newRunPrefix()
+	if err != nil {
+		return nil, err
+	}
+	c := &Cluster{
+		prefix: prefix,
+		runDir: filepath.Join(runDirRoot, prefix),
+		logf:   cfg.logf,
+		pods:   map[string]*podRuntime{},
+		parked: map[string]*podRuntime{},
+	}
+	if err := os.MkdirAll(c.runDir, 0o700); err != nil {
+		return nil, fmt.Errorf("netns cluster %s: run directory: %w", prefix, err)
+	}
+	// The owner file tells cleanup whether this run is still alive.
+	if err := os.WriteFile(filepath.Join(c.runDir, "owner"), []byte(strconv.Itoa(os.Getpid())), 0o600); err != nil {
+		os.RemoveAll(c.runDir)
+		return nil, fmt.Errorf("netns cluster %s: %w", prefix, err)
+	}
+	start := time.Now()
+	fab, err := fabric.New(ctx, prefix, cfg.nodes)
+	if err != nil {
+		os.RemoveAll(c.runDir)
+		return nil, fmt.Errorf("netns cluster %s: %w", prefix, err)
+	}
+	c.fabric = fab
+	c.client = fake.NewClientset()
+	for _, n := range fab.Nodes() {
+		if _, err := c.client.CoreV1().Nodes().Create(ctx, nodeObject(n), createOpts); err != nil {
+			return nil, errors.Join(fmt.Errorf("netns cluster %s: register node %s: %w", prefix, n.Name, err), c.Destroy(context.WithoutCancel(ctx)))
+		}
+	}
+	c.logf("netns cluster %s: %d nodes in %s", prefix, cfg.nodes, time.Since(start).Round(time.Millisecond))
+	return c, nil
+}
+
+// newRunPrefix returns RootPrefix plus four random characters and a dash,
+// e.g. "npc-k3x9-": short enough for interface names, unique per run.
+func newRunPrefix() (string, error) {
+	const alphabet = "abcdefghijklmnopqrstuvwxyz0123456789"
+	b := make([]byte, 4)
+	if _, err := rand.Read(b); err != nil {
+		return "", fmt.Errorf("random run prefix: %w", err)
+	}
+	for i := range b {
+		b[i] = alphabet[int(b[i])%len(alphabet)]
+	}
+	return RootPrefix + string(b) + "-", nil
+}
+
+// Name returns the run prefix.
+func (c *Cluster) Name() string { return c.prefix }
+
+// Client returns the fake clientset that stands for the API server.
+func (c *Cluster) Client() kubernetes.Interface { return c.client }
+
+// Prober returns a Prober that runs batches in the source pod's namespace.
+func (c *Cluster) Prober() matrix.Prober { return prober{c: c} }
+
+// Destroy stops the enforcers and agents and removes every namespace, link
+// and file of this run. It may be called more than once.
+func (c *Cluster) Destroy(ctx context.Context) error {
+	c.mu.Lock()
+	enforcers := c.enforcers
+	c.enforcers = nil
+	pods := c.pods
+	c.pods = map[string]*podRuntime{}
+	for k, p := range c.parked {
+		pods[k+" (parked)"] = p
+	}
+	c.parked = map[string]*podRuntime{}
+	c.destroyed = true
+	c.mu.Unlock()
+
+	for _, stop := range enforcers {
+		stop()
+	}
+	for _, p := range pods {
+		p.stopAgent()
+	}
+	var errs []error
+	// Agents this process lost track of (none, normally) are found by name.
+	if err := killAgents(c.prefix); err != nil {
+		errs = append(errs, err)
+	}
+	if c.fabric != nil {
+		if err := c.fabric.Destroy(ctx); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if err := os.RemoveAll(c.runDir); err != nil {
+		errs = append(errs, fmt.Errorf("remove %s: %w", c.runDir, err))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("destroy netns cluster %s: %w", c.prefix, err)
+	}
+	return nil
+}

@@ -1,0 +1,359 @@
+package netns
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/netpolcheck/netpolcheck/clusters/netns/fabric"
+	"github.com/netpolcheck/netpolcheck/probes/agent"
+	"github.com/netpolcheck/netpolcheck/reference/model"
+)
+
+// agentReadyTimeout bounds how long a new pod's agent may take to serve.
+const agentReadyTimeout = 10 * time.Second
+
+// podRuntime is what a pod is made of on this host: its namespace and the
+// agent process inside it.
+type podRuntime struct {
+	ref    model.PodRef
+	netns  *fabric.PodNS
+	node   fabric.Node
+	uid    string
+	served []model.PortProtocol // what the agent listens on
+	socket string
+	agent  *exec.Cmd
+	exited chan struct{}
+}
+
+// serves says whether the agent listens on every port the pod declares.
+func (p *podRuntime) serves(pod model.Pod) bool {
+	for _, cp := range pod.Ports {
+		if !slices.Contains(p.served, model.PortProtocol{Port: cp.Port, Protocol: protocolOrTCP(cp.Protocol)}) {
+			return false
+		}
+	}
+	return true
+}
+
+func (p *podRuntime) stopAgent() {
+	if p.agent == nil || p.agent.Process == nil {
+		return
+	}
+	// The agent holds no state worth a graceful stop.
+	_ = p.agent.Process.Kill()
+	select {
+	case <-p.exited:
+	case <-time.After(5 * time.Second):
+	}
+}
+
+// CreatePod gives the pod a namespace on its node, starts its agent, waits
+// until the agent serves every port, and only then publishes the pod in the
+// API as Running with its IP, as a kubelet would.
+func (c *Cluster) CreatePod(ctx context.Context, pod model.Pod) error {
+	ref := pod.Ref()
+	if pod.HostNetwork {
+		return fmt.Errorf("create pod %s: hostNetwork pods are not supported by the netns cluster", ref)
+	}
+	if _, err := c.client.CoreV1().Namespaces().Get(ctx, pod.Namespace, metav1.GetOptions{}); err != nil {
+		return fmt.Errorf("create pod %s: namespace: %w", ref, err)
+	}
+	node, err := c.nodeFor(pod)
+	if err != nil {
+		return fmt.Errorf("create pod %s: %w", ref, err)
+	}
+	c.mu.Lock()
+	if c.destroyed {
+		c.mu.Unlock()
+		return fmt.Errorf("create pod %s: cluster %s is destroyed", ref, c.prefix)
+	}
+	if _, exists := c.pods[ref.String()]; exists {
+		c.mu.Unlock()
+		return fmt.Errorf("create pod %s: already exists", ref)
+	}
+	parked := c.parked[ref.String()]
+	delete(c.parked, ref.String())
+	if parked != nil && parked.node.Name == node.Name && parked.serves(pod) && (pod.IP == "" || pod.IP == parked.netns.IP.String()) {
+		// A pod Deploy set aside earlier comes back as it was: same
+		// namespace, same agent, a new API object.
+		c.pods[ref.String()] = parked
+		c.mu.Unlock()
+		return c.publishPod(ctx, parked, pod)
+	}
+	c.podSeq++
+	seq := c.podSeq
+	rt := &podRuntime{
+		ref:    ref,
+		node:   node,
+		uid:    fmt.Sprintf("%spod%d", c.prefix, seq),
+		socket: filepath.Join(c.runDir, fmt.Sprintf("pod%d.sock", seq)),
+	}
+	c.pods[ref.String()] = rt // reserved; removed again on failure
+	c.mu.Unlock()
+	if parked != nil {
+		c.discard(ctx, parked)
+	}
+
+	if err := c.startPod(ctx, rt, pod, node); err != nil {
+		c.mu.Lock()
+		delete(c.pods, ref.String())
+		c.mu.Unlock()
+		rt.stopAgent()
+		if rt.netns != nil {
+			err = errors.Join(err, c.fabric.DeletePod(context.WithoutCancel(ctx), rt.netns))
+		}
+		return fmt.Errorf("create pod %s: %w", ref, err)
+	}
+	return c.publishPod(ctx, rt, pod)
+}
+
+// publishPod creates the API object of a pod whose agent serves.
+func (c *Cluster) publishPod(ctx context.Context, rt *podRuntime, pod model.Pod) error {
+	obj := podObject(pod, rt.uid, rt.node, rt.netns.IP.String())
+	if _, err := c.client.CoreV1().Pods(pod.Namespace).Create(ctx, obj, createOpts); err != nil {
+		return errors.Join(fmt.Errorf("create pod %s: %w", rt.ref, err), c.DeletePod(context.WithoutCancel(ctx), rt.ref))
+	}
+	return nil
+}
+
+func (c *Cluster) startPod(ctx context.Context, rt *podRuntime, pod model.Pod, node fabric.Node) error {
+	var opts []fabric.PodOption
+	if ip, err := netip.ParseAddr(pod.IP); err == nil && node.PodCIDR.Contains(ip) && ip != node.Gateway {
+		opts = append(opts, fabric.WithPodIP(ip))
+	}
+	ns, err := c.fabric.AddPod(ctx, node.Index, pod.Ref().String(), opts...)
+	if err != nil && len(opts) > 0 {
+		// The wished IP is taken or unusable: any IP will do.
+		ns, err = c.fabric.AddPod(ctx, node.Index, pod.Ref().String())
+	}
+	if err != nil {
+		return err
+	}
+	rt.netns = ns
+	rt.served = servedPorts(pod)
+	if err := c.startAgent(rt); err != nil {
+		return err
+	}
+	return waitAgentReady(ctx, rt)
+}
+
+// startAgent starts this executable as the pod's agent inside the pod's
+// namespace. The agent dies with this process (SIGKILL on parent death);
+// cleanup finds strays by their environment.
+func (c *Cluster) startAgent(rt *podRuntime) error {
+	exe, err := os.Executable()
+	if err != nil {
+		return fmt.Errorf("find own executable for the agent: %w", err)
+	}
+	logFile, err := os.Create(strings.TrimSuffix(rt.socket, ".sock") + ".log")
+	if err != nil {
+		return fmt.Errorf("agent log: %w", err)
+	}
+	defer logFile.Close()
+	cmd := exec.Command(exe, serveArgs(rt.ref, rt.served)...)
+	cmd.Env = append(os.Environ(), agentEnv+"="+c.prefix, controlEnv+"="+rt.socket)
+	cmd.Stdout = logFile
+	cmd.Stderr = logFile
+	cmd.Dir = "/"
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: true}
+	// A child inherits the network namespace of the thread that forks it.
+	if err := fabric.Do(rt.netns.NetNS, cmd.Start); err != nil {
+		return fmt.Errorf("start agent in %s: %w", rt.netns.NetNS, err)
+	}
+	rt.agent = cmd
+	rt.exited = make(chan struct{})
+	go func() {
+		_ = cmd.Wait()
+		close(rt.exited)
+	}()
+	return nil
+}
+
+// servedPorts is what a pod's agent listens on: every port number the pod
+// declares, and the default ports, on every protocol among them. Serving
+// more than the pod declares lets Deploy keep the pod when a later topology
+// declares other ports; the runner only probes declared ports.
+func servedPorts(pod model.Pod) []model.PortProtocol {
+	ports := []int32{}
+	protocols := []corev1.Protocol{}
+	for _, pp := range append(model.DefaultPorts(), declaredPorts(pod)...) {
+		if !slices.Contains(ports, pp.Port) {
+			ports = append(ports, pp.Port)
+		}
+		if !slices.Contains(protocols, pp.Protocol) {
+			protocols = append(protocols, pp.Protocol)
+		}
+	}
+	var out []model.PortProtocol
+	for _, port := range ports {
+		for _, proto := range protocols {
+			out = append(out, model.PortProtocol{Port: port, Protocol: proto})
+		}
+	}
+	return out
+}
+
+func declaredPorts(pod model.Pod) []model.PortProtocol {
+	var out []model.PortProtocol
+	for _, cp := range pod.Ports {
+		out = append(out, model.PortProtocol{Port: cp.Port, Protocol: protocolOrTCP(cp.Protocol)})
+	}
+	return out
+}
+
+// serveArgs are the flags of `probe serve` for the served ports, which are a
+// full product of port numbers and protocols.
+func serveArgs(ref model.PodRef, served []model.PortProtocol) []string {
+	var ports, protocols []string
+	for _, pp := range served {
+		port := strconv.Itoa(int(pp.Port))
+		if !slices.Contains(ports, port) {
+			ports = append(ports, port)
+		}
+		proto := strings.ToLower(string(pp.Protocol))
+		if !slices.Contains(protocols, proto) {
+			protocols = append(protocols, proto)
+		}
+	}
+	return []string{"--identity", ref.String(), "--ports", strings.Join(ports, ","), "--protocols", strings.Join(protocols, ",")}
+}
+
+func protocolOrTCP(p corev1.Protocol) corev1.Protocol {
+	if p == "" {
+		return corev1.ProtocolTCP
+	}
+	return p
+}
+
+// waitAgentReady probes the pod's own IP from inside the pod until every
+// served port answers with the pod's identity.
+func waitAgentReady(ctx context.Context, rt *podRuntime) error {
+	var probes []agent.Probe
+	for _, pp := range rt.served {
+		probes = append(probes, agent.Probe{
+			ID:       pp.String(),
+			To:       netip.AddrPortFrom(rt.netns.IP, uint16(pp.Port)).String(),
+			Protocol: string(pp.Protocol),
+			Timeout:  500 * time.Millisecond,
+			Expect:   rt.ref.String(),
+		})
+	}
+	deadline := time.Now().Add(agentReadyTimeout)
+	var lastErr error
+	for attempt := 0; ; attempt++ {
+		select {
+		case <-rt.exited:
+			return fmt.Errorf("agent exited: %v (log: %s)", rt.agent.ProcessState, strings.TrimSuffix(rt.socket, ".sock")+".log")
+		default:
+		}
+		results, err := sendBatch(ctx, rt.socket, probes)
+		if err == nil {
+			lastErr = nil
+			for _, r := range results {
+				if r.Outcome != agent.Connected {
+					lastErr = fmt.Errorf("%s answered %s: %s", r.ID, r.Outcome, r.Error)
+					break
+				}
+			}
+			if lastErr == nil {
+				return nil
+			}
+		} else {
+			lastErr = err
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("agent not ready after %s: %w", agentReadyTimeout, lastErr)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Duration(min(attempt+1, 10)) * 10 * time.Millisecond):
+		}
+	}
+}
+
+// DeletePod removes the pod from the API first (so enforcers forget it),
+// then stops its agent and removes its namespace.
+func (c *Cluster) DeletePod(ctx context.Context, ref model.PodRef) error {
+	err := c.client.CoreV1().Pods(ref.Namespace).Delete(ctx, ref.Name, metav1.DeleteOptions{})
+	if err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("delete pod %s: %w", ref, err)
+	}
+	c.mu.Lock()
+	rt, ok := c.pods[ref.String()]
+	delete(c.pods, ref.String())
+	c.mu.Unlock()
+	if !ok {
+		if apierrors.IsNotFound(err) {
+			return fmt.Errorf("delete pod %s: no such pod", ref)
+		}
+		return nil
+	}
+	if err := c.discard(ctx, rt); err != nil {
+		return fmt.Errorf("delete pod %s: %w", ref, err)
+	}
+	return nil
+}
+
+// parkPod removes the pod from the API but keeps its namespace and agent, so
+// a later Deploy or CreatePod of the same pod is cheap. Nothing probes a
+// parked pod and no enforcer knows it.
+func (c *Cluster) parkPod(ctx context.Context, ref model.PodRef) error {
+	err := c.client.CoreV1().Pods(ref.Namespace).Delete(ctx, ref.Name, metav1.DeleteOptions{})
+	if err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("delete pod %s: %w", ref, err)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if rt, ok := c.pods[ref.String()]; ok {
+		delete(c.pods, ref.String())
+		c.parked[ref.String()] = rt
+	}
+	return nil
+}
+
+// discard stops a pod's agent and removes its namespace.
+func (c *Cluster) discard(ctx context.Context, rt *podRuntime) error {
+	rt.stopAgent()
+	_ = os.Remove(rt.socket)
+	if rt.netns == nil {
+		return nil
+	}
+	return c.fabric.DeletePod(ctx, rt.netns)
+}
+
+func (c *Cluster) nodeFor(pod model.Pod) (fabric.Node, error) {
+	if pod.Node != "" {
+		return c.fabric.NodeByName(pod.Node)
+	}
+	// No node asked for: spread pods over the nodes.
+	c.mu.Lock()
+	n := len(c.pods)
+	c.mu.Unlock()
+	nodes := c.fabric.Nodes()
+	return nodes[n%len(nodes)], nil
+}
+
+func (c *Cluster) controlSocket(source string) (string, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	rt, ok := c.pods[source]
+	if !ok || rt.netns == nil {
+		return "", fmt.Errorf("probe from %s: no such pod in netns cluster %s", source, c.prefix)
+	}
+	return rt.socket, nil
+}
