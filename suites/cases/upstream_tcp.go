@@ -551,12 +551,11 @@ y/a     X   .`})
 	// --- updates and lifecycle ---
 
 	add(tcpCase("should enforce updated policy",
-		feats("ingress", "update", "allow-all", "policy-types"), model.ClauseTypes, model.ClauseRule, model.ClauseIso),
+		feats("ingress", "update", "allow-all"), model.ClauseRule, model.ClauseIso),
 		pods(serve81, "x/a", "y/a"),
 		[]Step{
-			// policyTypes stay unset on purpose: Ingress is implied (NP-TYPES).
-			{Name: "x allows all ingress", Actions: create(newPolicy("x", "allow-all-mutate-to-deny-all", all()).ingress(anyPeer()).build()), Probes: t81},
-			{Name: "the policy is updated to no ingress rules", Actions: one(update(newPolicy("x", "allow-all-mutate-to-deny-all", all()).ingress().build())), Probes: t81},
+			{Name: "x allows all ingress", Actions: create(newPolicy("x", "allow-all-mutate-to-deny-all", all()).types(ingressOnly...).ingress(anyPeer()).build()), Probes: t81},
+			{Name: "the policy is updated to no ingress rules", Actions: one(update(newPolicy("x", "allow-all-mutate-to-deny-all", all()).types(ingressOnly...).ingress().build())), Probes: t81},
 		},
 		[]string{`
 81/TCP x/a y/a
