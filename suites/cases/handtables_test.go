@@ -103,3 +103,30 @@ func compareHandTables(s scenario) []string {
 	}
 	return msgs
 }
+
+// TestHandTablesHoldOnIPv6 replays every case whose policies are built from
+// pod IPs on an IPv6-only copy of its topology: the hand tables do not depend
+// on the address family, so the model must give the same grids (NP-IPBLOCK
+// with /128 host prefixes and a wide IPv6 prefix).
+func TestHandTablesHoldOnIPv6(t *testing.T) {
+	checked := 0
+	for _, s := range scenarios() {
+		if s.want == nil || !slices.Contains(s.Features, "ipblock") {
+			continue
+		}
+		checked++
+		v6 := s
+		v6.Topology = CloneTopology(s.TopologyOrDefault())
+		for i := range v6.Topology.Pods {
+			v6.Topology.Pods[i].IP = fmt.Sprintf("fd00:10:244::%x", 0x10+i)
+		}
+		t.Run(s.Name, func(t *testing.T) {
+			for _, msg := range compareHandTables(v6) {
+				t.Error(msg)
+			}
+		})
+	}
+	if checked < 5 {
+		t.Errorf("only %d ipBlock cases checked on IPv6", checked)
+	}
+}
