@@ -1,0 +1,145 @@
+package runner
+
+import (
+	"context"
+	"fmt"
+	"maps"
+
+	networkingv1 "k8s.io/api/networking/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/netpolcheck/netpolcheck/clusters"
+	"github.com/netpolcheck/netpolcheck/reference/model"
+	"github.com/netpolcheck/netpolcheck/suites/cases"
+)
+
+// apply makes one action happen on the cluster, through its API as a user
+// would, or through the provider for pods.
+func apply(ctx context.Context, c clusters.Cluster, a cases.Action) error {
+	kind, err := a.Kind()
+	if err != nil {
+		return err
+	}
+	switch kind {
+	case "CreatePolicy":
+		return createPolicy(ctx, c, a.CreatePolicy)
+	case "UpdatePolicy":
+		return updatePolicy(ctx, c, a.UpdatePolicy)
+	case "PolicyFromTopology":
+		topo, err := c.Topology(ctx)
+		if err != nil {
+			return fmt.Errorf("policy from topology: %w", err)
+		}
+		np := a.PolicyFromTopology(topo)
+		if np == nil {
+			return fmt.Errorf("policy from topology: a pod it needs is not deployed")
+		}
+		_, err = c.Client().NetworkingV1().NetworkPolicies(np.Namespace).Get(ctx, np.Name, metav1.GetOptions{})
+		switch {
+		case err == nil:
+			return updatePolicy(ctx, c, np)
+		case apierrors.IsNotFound(err):
+			return createPolicy(ctx, c, np)
+		default:
+			return fmt.Errorf("policy %s/%s: %w", np.Namespace, np.Name, err)
+		}
+	case "DeletePolicy":
+		ref := a.DeletePolicy
+		if err := c.Client().NetworkingV1().NetworkPolicies(ref.Namespace).Delete(ctx, ref.Name, metav1.DeleteOptions{}); err != nil {
+			return fmt.Errorf("delete policy %s/%s: %w", ref.Namespace, ref.Name, err)
+		}
+		return nil
+	case "SetPodLabels":
+		return setPodLabels(ctx, c, a.SetPodLabels.Pod, a.SetPodLabels.Labels)
+	case "SetNamespaceLabels":
+		return setNamespaceLabels(ctx, c, a.SetNamespaceLabels.Namespace, a.SetNamespaceLabels.Labels)
+	case "CreatePod":
+		return c.CreatePod(ctx, *a.CreatePod)
+	case "DeletePod":
+		return c.DeletePod(ctx, *a.DeletePod)
+	}
+	return fmt.Errorf("action %s: not supported by the runner", kind)
+}
+
+func createPolicy(ctx context.Context, c clusters.Cluster, np *networkingv1.NetworkPolicy) error {
+	if _, err := c.Client().NetworkingV1().NetworkPolicies(np.Namespace).Create(ctx, np.DeepCopy(), metav1.CreateOptions{}); err != nil {
+		return fmt.Errorf("create policy %s/%s: %w", np.Namespace, np.Name, err)
+	}
+	return nil
+}
+
+func updatePolicy(ctx context.Context, c clusters.Cluster, np *networkingv1.NetworkPolicy) error {
+	api := c.Client().NetworkingV1().NetworkPolicies(np.Namespace)
+	current, err := api.Get(ctx, np.Name, metav1.GetOptions{})
+	if err != nil {
+		return fmt.Errorf("update policy %s/%s: %w", np.Namespace, np.Name, err)
+	}
+	next := np.DeepCopy()
+	next.ResourceVersion = current.ResourceVersion
+	next.UID = current.UID
+	if _, err := api.Update(ctx, next, metav1.UpdateOptions{}); err != nil {
+		return fmt.Errorf("update policy %s/%s: %w", np.Namespace, np.Name, err)
+	}
+	return nil
+}
+
+func setPodLabels(ctx context.Context, c clusters.Cluster, ref model.PodRef, labels map[string]string) error {
+	api := c.Client().CoreV1().Pods(ref.Namespace)
+	pod, err := api.Get(ctx, ref.Name, metav1.GetOptions{})
+	if err != nil {
+		return fmt.Errorf("set labels of pod %s: %w", ref, err)
+	}
+	pod.Labels = maps.Clone(labels)
+	if _, err := api.Update(ctx, pod, metav1.UpdateOptions{}); err != nil {
+		return fmt.Errorf("set labels of pod %s: %w", ref, err)
+	}
+	return nil
+}
+
+// setNamespaceLabels replaces the labels but keeps the name label the API
+// server always sets.
+func setNamespaceLabels(ctx context.Context, c clusters.Cluster, name string, labels map[string]string) error {
+	api := c.Client().CoreV1().Namespaces()
+	ns, err := api.Get(ctx, name, metav1.GetOptions{})
+	if err != nil {
+		return fmt.Errorf("set labels of namespace %s: %w", name, err)
+	}
+	ns.Labels = maps.Clone(labels)
+	if ns.Labels == nil {
+		ns.Labels = map[string]string{}
+	}
+	ns.Labels[model.NamespaceNameLabel] = name
+	if _, err := api.Update(ctx, ns, metav1.UpdateOptions{}); err != nil {
+		return fmt.Errorf("set labels of namespace %s: %w", name, err)
+	}
+	return nil
+}
+
+// policies lists every NetworkPolicy of the cluster, as stored.
+func policies(ctx context.Context, c clusters.Cluster) ([]*networkingv1.NetworkPolicy, error) {
+	list, err := c.Client().NetworkingV1().NetworkPolicies(metav1.NamespaceAll).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("list policies: %w", err)
+	}
+	out := make([]*networkingv1.NetworkPolicy, 0, len(list.Items))
+	for i := range list.Items {
+		out = append(out, &list.Items[i])
+	}
+	return out, nil
+}
+
+// deleteAllPolicies removes every NetworkPolicy of the cluster.
+func deleteAllPolicies(ctx context.Context, c clusters.Cluster) error {
+	nps, err := policies(ctx, c)
+	if err != nil {
+		return err
+	}
+	for _, np := range nps {
+		err := c.Client().NetworkingV1().NetworkPolicies(np.Namespace).Delete(ctx, np.Name, metav1.DeleteOptions{})
+		if err != nil && !apierrors.IsNotFound(err) {
+			return fmt.Errorf("delete policy %s/%s: %w", np.Namespace, np.Name, err)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,167 @@
+package runner
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/netpolcheck/netpolcheck/probes/agent"
+	"github.com/netpolcheck/netpolcheck/reference/model"
+)
+
+// maxExplained bounds how many wrong cells a description explains.
+const maxExplained = 12
+
+// Legend explains the glyphs of the grids Describe prints.
+const Legend = `expected: . allowed  X denied  ? undefined (not judged)
+observed: . connected  X rejected  D timeout (dropped)  R refused  W wrong peer  E error
+compare:  . match  X wrong  ? not judged  L leaked after convergence  (blank: port not served)`
+
+// Describe renders a case result for a person: one line when it passed;
+// otherwise, for the failed step, the expected, observed and comparison
+// grids side by side per port, then the wrong cells with the model's reasons.
+func Describe(res CaseResult) string {
+	var b strings.Builder
+	status := "PASS"
+	if !res.Passed {
+		status = "FAIL"
+	}
+	fmt.Fprintf(&b, "%s %s (%s)\n", status, res.Name, res.Duration.Round(time.Millisecond))
+	if res.Error != "" {
+		fmt.Fprintf(&b, "  error: %s\n", res.Error)
+	}
+	for _, sr := range res.Steps {
+		if sr.Passed {
+			continue
+		}
+		describeStep(&b, sr)
+	}
+	return b.String()
+}
+
+func describeStep(b *strings.Builder, sr StepResult) {
+	s := sr.Summary
+	fmt.Fprintf(b, "\nstep %q: %d of %d judged cells wrong, %d undefined, %d errors; converged: %v; %d rounds within %s\n",
+		sr.Name, s.Mismatched, s.Judged, s.Undefined, s.Errors, sr.Converged, sr.Rounds, sr.Deadline)
+	if s.LeaksAfterConvergence > 0 {
+		fmt.Fprintf(b, "  %d leaks after convergence (a denied cell observed connected)\n", s.LeaksAfterConvergence)
+	}
+	if s.LeakRounds > 0 {
+		fmt.Fprintf(b, "  %d transient leaks before convergence\n", s.LeakRounds)
+	}
+	if len(sr.Cells) == 0 {
+		return
+	}
+	b.WriteString("\n" + Legend + "\n")
+	for _, pp := range sr.Ports {
+		writeGrids(b, sr, pp)
+	}
+	b.WriteString("\nwrong cells:\n")
+	n := 0
+	for _, c := range sr.Cells {
+		if (c.Expected == model.Undefined || c.Match) && c.LeaksAfterConvergence == 0 {
+			continue
+		}
+		if n++; n > maxExplained {
+			fmt.Fprintf(b, "  ... and %d more\n", s.Mismatched-maxExplained)
+			break
+		}
+		fmt.Fprintf(b, "  %s -> %s %d/%s: expected %s, observed %s", c.From, c.To, c.Port, c.Protocol, c.Expected, c.Observed)
+		if c.Observed == agent.Refused && c.Expected == model.Denied {
+			b.WriteString(" (the packet reached a closed port: nothing filtered it)")
+		}
+		if c.LeaksAfterConvergence > 0 {
+			fmt.Fprintf(b, " (leaked %d rounds after convergence)", c.LeaksAfterConvergence)
+		}
+		if c.Detail != "" {
+			fmt.Fprintf(b, ": %s", c.Detail)
+		}
+		b.WriteString("\n")
+		for _, r := range c.Reasons {
+			fmt.Fprintf(b, "      %-7s %-11s %s\n", r.Direction, r.Clause, r.Text)
+		}
+	}
+}
+
+// writeGrids prints expected | observed | comparison for one port.
+func writeGrids(b *strings.Builder, sr StepResult, pp model.PortProtocol) {
+	byKey := map[[2]string]Cell{}
+	for _, c := range sr.Cells {
+		if c.Port == pp.Port && c.Protocol == string(pp.Protocol) {
+			byKey[[2]string{c.From, c.To}] = c
+		}
+	}
+	col := 1
+	for _, p := range sr.Pods {
+		col = max(col, len(p))
+	}
+	width := max(col, len(pp.String()))
+	pad := func(s string, w int) string { return s + strings.Repeat(" ", max(w-len(s), 0)) }
+	center := func(s string) string {
+		left := (col - len(s)) / 2
+		return strings.Repeat(" ", left) + pad(s, col-left)
+	}
+	header := pad(pp.String(), width)
+	titles := pad("", width)
+	for _, title := range []string{"expected", "observed", "comparison"} {
+		header += "  |"
+		titles += "  |" + pad(" "+title, (col+1)*len(sr.Pods))
+		for _, p := range sr.Pods {
+			header += " " + pad(p, col)
+		}
+	}
+	b.WriteString("\n" + titles + "\n" + header + "\n")
+	for _, from := range sr.Pods {
+		line := pad(from, width)
+		for grid := 0; grid < 3; grid++ {
+			line += "  |"
+			for _, to := range sr.Pods {
+				c, ok := byKey[[2]string{from, to}]
+				glyph := " "
+				if ok {
+					glyph = [3]func(Cell) string{expectedGlyph, observedGlyph, compareGlyph}[grid](c)
+				}
+				line += " " + center(glyph)
+			}
+		}
+		b.WriteString(strings.TrimRight(line, " ") + "\n")
+	}
+}
+
+func expectedGlyph(c Cell) string {
+	switch c.Expected {
+	case model.Allowed:
+		return "."
+	case model.Denied:
+		return "X"
+	}
+	return "?"
+}
+
+func observedGlyph(c Cell) string {
+	switch c.Observed {
+	case agent.Connected:
+		return "."
+	case agent.Rejected:
+		return "X"
+	case agent.Timeout:
+		return "D"
+	case agent.Refused:
+		return "R"
+	case agent.WrongPeer:
+		return "W"
+	}
+	return "E"
+}
+
+func compareGlyph(c Cell) string {
+	switch {
+	case c.LeaksAfterConvergence > 0:
+		return "L"
+	case c.Expected == model.Undefined:
+		return "?"
+	case c.Match:
+		return "."
+	}
+	return "X"
+}

@@ -1,0 +1,133 @@
+package runner
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/netpolcheck/netpolcheck/clusters"
+	"github.com/netpolcheck/netpolcheck/suites/cases"
+)
+
+// Defaults, tuned for clusters whose enforcer reacts in milliseconds and
+// whose denials are REJECTs; real clusters want a longer deadline.
+const (
+	DefaultDeadline      = 10 * time.Second
+	DefaultProbeTimeout  = time.Second
+	DefaultRoundInterval = 20 * time.Millisecond
+	DefaultSettleRounds  = 2
+)
+
+// Runner runs cases on one cluster, one at a time.
+type Runner struct {
+	cluster       clusters.Cluster
+	deadline      time.Duration
+	probeTimeout  time.Duration
+	roundInterval time.Duration
+	settleRounds  int
+	logf          func(format string, args ...any)
+}
+
+// Option adjusts New.
+type Option func(*Runner)
+
+// WithDeadline sets the convergence deadline of steps that set none.
+func WithDeadline(d time.Duration) Option { return func(r *Runner) { r.deadline = d } }
+
+// WithProbeTimeout sets the timeout of each probe.
+func WithProbeTimeout(d time.Duration) Option { return func(r *Runner) { r.probeTimeout = d } }
+
+// WithRoundInterval sets the pause between two rounds of probes.
+func WithRoundInterval(d time.Duration) Option { return func(r *Runner) { r.roundInterval = d } }
+
+// WithSettleRounds sets how many rounds run after convergence to catch
+// flips and late leaks.
+func WithSettleRounds(n int) Option { return func(r *Runner) { r.settleRounds = n } }
+
+// WithLogf sends one line per step to logf.
+func WithLogf(logf func(format string, args ...any)) Option {
+	return func(r *Runner) { r.logf = logf }
+}
+
+// New returns a Runner for cluster.
+func New(cluster clusters.Cluster, opts ...Option) *Runner {
+	r := &Runner{
+		cluster:       cluster,
+		deadline:      DefaultDeadline,
+		probeTimeout:  DefaultProbeTimeout,
+		roundInterval: DefaultRoundInterval,
+		settleRounds:  DefaultSettleRounds,
+		logf:          func(string, ...any) {},
+	}
+	for _, opt := range opts {
+		opt(r)
+	}
+	return r
+}
+
+// Run resets the cluster to the case's topology with no policies, then runs
+// the steps in order and stops at the first failed one (later steps build on
+// it). The result says why a case failed; Run itself never fails.
+func (r *Runner) Run(ctx context.Context, c cases.Case) CaseResult {
+	start := time.Now()
+	res := CaseResult{Name: c.Name, Features: c.Features, Clauses: c.Clauses, Passed: true}
+	defer func() { res.Duration = time.Since(start) }()
+
+	if reset, err := r.reset(ctx, c); err != nil {
+		res.Passed = false
+		res.Error = err.Error()
+		if reset != nil {
+			res.Steps = append(res.Steps, *reset)
+		}
+		res.Duration = time.Since(start)
+		return res
+	}
+	for i, step := range c.Steps {
+		sr := r.runStep(ctx, step, r.settleRounds)
+		if sr.Name == "" {
+			sr.Name = fmt.Sprintf("step %d", i+1)
+		}
+		r.logf("%s / %s: passed=%v rounds=%d converged in %s", c.Name, sr.Name, sr.Passed, sr.Rounds, sr.TimeToConverge.Round(time.Millisecond))
+		res.Steps = append(res.Steps, sr)
+		if !sr.Passed {
+			res.Passed = false
+			if sr.Error != "" {
+				res.Error = fmt.Sprintf("%s: %s", sr.Name, sr.Error)
+			}
+			break
+		}
+	}
+	res.Duration = time.Since(start)
+	return res
+}
+
+// Reset removes every policy, deploys the case's topology, and probes until
+// the cluster is back to the model's table for no policies: the next case
+// starts from a known, enforced state, so its time-to-enforce is its own.
+func (r *Runner) Reset(ctx context.Context, c cases.Case) error {
+	_, err := r.reset(ctx, c)
+	return err
+}
+
+// reset is Reset that also returns the probing step when it failed.
+func (r *Runner) reset(ctx context.Context, c cases.Case) (*StepResult, error) {
+	if err := deleteAllPolicies(ctx, r.cluster); err != nil {
+		return nil, fmt.Errorf("reset: %w", err)
+	}
+	if err := r.cluster.Deploy(ctx, c.TopologyOrDefault()); err != nil {
+		return nil, fmt.Errorf("reset: %w", err)
+	}
+	step := cases.Step{Name: "reset (no policies)"}
+	if len(c.Steps) > 0 {
+		step.Probes = c.Steps[0].Probes
+	}
+	sr := r.runStep(ctx, step, 0)
+	if !sr.Passed {
+		msg := sr.Error
+		if msg == "" {
+			msg = fmt.Sprintf("%d cells still differ from a cluster without policies after %s", sr.Summary.Mismatched, sr.Deadline)
+		}
+		return &sr, fmt.Errorf("reset: %s", msg)
+	}
+	return nil, nil
+}

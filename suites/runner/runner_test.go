@@ -1,0 +1,167 @@
+package runner
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/netpolcheck/netpolcheck/clusters/netns"
+	"github.com/netpolcheck/netpolcheck/probes/agent"
+	"github.com/netpolcheck/netpolcheck/reference/model"
+	"github.com/netpolcheck/netpolcheck/suites/cases"
+)
+
+func TestJudge(t *testing.T) {
+	for _, tc := range []struct {
+		clause   model.ClauseID
+		expected model.Decision
+		observed agent.Outcome
+		match    bool
+	}{
+		{"NP-ISO", model.Allowed, agent.Connected, true},
+		{"NP-ISO", model.Allowed, agent.Rejected, false},
+		{"NP-ISO", model.Allowed, agent.Refused, false},
+		{"NP-ISO", model.Denied, agent.Rejected, true},
+		{"NP-ISO", model.Denied, agent.Timeout, true},
+		// A refusal reached a closed port: nothing filtered it.
+		{"NP-ISO", model.Denied, agent.Refused, false},
+		{"NP-ISO", model.Denied, agent.Connected, false},
+		{"NP-ISO", model.Denied, agent.WrongPeer, false},
+		// An error is never a denial.
+		{"NP-ISO", model.Denied, agent.Error, false},
+		{"NP-HOSTNET", model.Undefined, agent.Connected, false},
+	} {
+		if got := Judge(tc.expected, tc.observed); got != tc.match {
+			t.Errorf("%s: Judge(%s, %s) = %v, want %v", tc.clause, tc.expected, tc.observed, got, tc.match)
+		}
+	}
+}
+
+// smallTopology is x/a, x/b and y/a of the default topology, serving 80/TCP.
+func smallTopology() *model.Topology {
+	full := model.DefaultTopology()
+	topo := &model.Topology{Namespaces: full.Namespaces, Nodes: full.Nodes}
+	for _, p := range full.Pods {
+		switch p.Ref().String() {
+		case "x/a", "x/b", "y/a":
+			p.Ports = []model.ContainerPort{{Name: "serve-80-tcp", Port: 80, Protocol: corev1.ProtocolTCP}}
+			topo.Pods = append(topo.Pods, p)
+		}
+	}
+	return topo
+}
+
+func denyIngressToXA() *networkingv1.NetworkPolicy {
+	return &networkingv1.NetworkPolicy{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "x", Name: "deny-a"},
+		Spec: networkingv1.NetworkPolicySpec{
+			PodSelector: metav1.LabelSelector{MatchLabels: map[string]string{"pod": "a"}},
+			PolicyTypes: []networkingv1.PolicyType{networkingv1.PolicyTypeIngress},
+		},
+	}
+}
+
+func newCluster(t *testing.T) *netns.Cluster {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Fatal("the runner tests use a netns cluster: run as root (sudo -E go test ./suites/runner/)")
+	}
+	c, err := netns.Create(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := c.Destroy(context.Background()); err != nil {
+			t.Errorf("destroy: %v", err)
+		}
+	})
+	return c
+}
+
+// Without an enforcer, a policy that isolates x/a changes nothing on the
+// wire: the runner must fail the step, mark exactly the cells the model
+// denies (NP-ISO; x/a to itself stays allowed by NP-SELF) as wrong, count
+// them as leaks, and explain them.
+func TestUnenforcedDenialFailsOnExactlyTheDeniedCells(t *testing.T) {
+	c := newCluster(t)
+	r := New(c, WithDeadline(500*time.Millisecond), WithProbeTimeout(500*time.Millisecond))
+	tc := cases.Case{
+		Name:     "deny ingress to x/a, unenforced",
+		Topology: smallTopology(),
+		Steps:    []cases.Step{{Name: "isolate x/a", Actions: []cases.Action{{CreatePolicy: denyIngressToXA()}}}},
+	}
+	res := r.Run(context.Background(), tc)
+	if res.Passed || res.Error != "" {
+		t.Fatalf("want a failed case without infrastructure error, got passed=%v error=%q", res.Passed, res.Error)
+	}
+	sr := res.Steps[0]
+	if sr.Converged || sr.Summary.Cells != 9 || sr.Summary.Mismatched != 2 {
+		t.Fatalf("summary %+v converged=%v; want 9 cells, 2 wrong, not converged", sr.Summary, sr.Converged)
+	}
+	for _, cell := range sr.Cells {
+		deny := cell.To == "x/a" && cell.From != "x/a"
+		if deny != !cell.Match || cell.Observed != agent.Connected {
+			t.Errorf("%s -> %s: expected %s observed %s match %v", cell.From, cell.To, cell.Expected, cell.Observed, cell.Match)
+		}
+		if deny && (cell.LeakRounds != sr.Rounds || len(cell.Reasons) == 0) {
+			t.Errorf("%s -> %s: %d leak rounds of %d, %d reasons", cell.From, cell.To, cell.LeakRounds, sr.Rounds, len(cell.Reasons))
+		}
+	}
+	text := Describe(res)
+	for _, want := range []string{"FAIL", "expected", "observed", "comparison", "x/b -> x/a 80/TCP: expected denied, observed connected", "NP-ISO"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("description lacks %q:\n%s", want, text)
+		}
+	}
+	t.Log("\n" + text)
+}
+
+// A REJECT rule written by hand in x/a's node does what the policy says:
+// the runner must converge at once and pass, with a time-to-enforce per cell.
+func TestHandWrittenRejectSatisfiesTheModel(t *testing.T) {
+	c := newCluster(t)
+	ctx := context.Background()
+	r := New(c, WithDeadline(2*time.Second), WithProbeTimeout(500*time.Millisecond))
+	tc := cases.Case{Name: "deny ingress to x/a, by hand", Topology: smallTopology()}
+	if err := r.Reset(ctx, tc); err != nil {
+		t.Fatal(err)
+	}
+	topo, err := c.Topology(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var xa model.Pod
+	for _, p := range topo.Pods {
+		if p.Ref().String() == "x/a" {
+			xa = p
+		}
+	}
+	// Pods hang off their node by routed veths: all traffic to x/a from
+	// other pods crosses its node's FORWARD chain. Only new connections are
+	// refused: replies to x/a's own connections must pass.
+	rule := []string{"netns", "exec", c.Name() + xa.Node, "iptables", "-w", "-I", "FORWARD", "-d", xa.IP + "/32", "-m", "conntrack", "--ctstate", "NEW",
+		"-j", "REJECT", "--reject-with", "icmp-admin-prohibited"}
+	if out, err := exec.Command("ip", rule...).CombinedOutput(); err != nil {
+		t.Fatalf("ip %v: %v: %s", rule, err, out)
+	}
+	sr := r.runStep(ctx, cases.Step{Name: "isolate x/a", Actions: []cases.Action{{CreatePolicy: denyIngressToXA()}}}, 2)
+	if !sr.Passed || !sr.Converged || sr.Rounds != 3 {
+		t.Fatalf("want a pass after 1 round + 2 settle rounds, got passed=%v converged=%v rounds=%d error=%q\n%s",
+			sr.Passed, sr.Converged, sr.Rounds, sr.Error, Describe(CaseResult{Name: tc.Name, Steps: []StepResult{sr}}))
+	}
+	for _, cell := range sr.Cells {
+		if cell.TimeToEnforce == nil || cell.LeakRounds != 0 || cell.Flips != 0 {
+			t.Errorf("%s -> %s: tte %v leaks %d flips %d", cell.From, cell.To, cell.TimeToEnforce, cell.LeakRounds, cell.Flips)
+		}
+		if cell.To == "x/a" && cell.From != "x/a" && cell.Observed != agent.Rejected {
+			t.Errorf("%s -> x/a observed %s, want rejected", cell.From, cell.Observed)
+		}
+	}
+}

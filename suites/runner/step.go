@@ -1,0 +1,228 @@
+package runner
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/netpolcheck/netpolcheck/probes/agent"
+	"github.com/netpolcheck/netpolcheck/probes/matrix"
+	"github.com/netpolcheck/netpolcheck/reference/model"
+	"github.com/netpolcheck/netpolcheck/suites/cases"
+)
+
+// runStep applies the step's actions, asks the model for the expected table
+// of the cluster as it now is, and probes in rounds until every judged cell
+// matched and kept matching for settle more rounds, or the deadline passed.
+func (r *Runner) runStep(ctx context.Context, step cases.Step, settle int) StepResult {
+	sr := StepResult{Name: step.Name, Deadline: r.deadline}
+	if step.Deadline > 0 {
+		sr.Deadline = step.Deadline
+	}
+	for _, a := range step.Actions {
+		if err := apply(ctx, r.cluster, a); err != nil {
+			sr.Error = "action failed: " + err.Error()
+			return sr
+		}
+	}
+	actionsDone := time.Now()
+
+	topo, err := r.cluster.Topology(ctx)
+	if err != nil {
+		sr.Error = err.Error()
+		return sr
+	}
+	nps, err := policies(ctx, r.cluster)
+	if err != nil {
+		sr.Error = err.Error()
+		return sr
+	}
+	ports := step.Probes
+	if len(ports) == 0 {
+		ports = topo.PortProtocols()
+	}
+	table, err := model.TruthTable(topo, nps, ports)
+	if err != nil {
+		sr.Error = "model: " + err.Error()
+		return sr
+	}
+	for _, p := range topo.Pods {
+		sr.Pods = append(sr.Pods, p.Ref().String())
+	}
+	sr.Ports = table.Ports()
+	cells, probeCells, err := plan(topo, table)
+	if err != nil {
+		sr.Error = "model: " + err.Error()
+		return sr
+	}
+
+	end := actionsDone.Add(sr.Deadline)
+	converged, everConverged, settled := false, false, 0
+	for {
+		roundStart := time.Now()
+		obs, err := matrix.Run(ctx, r.cluster.Prober(), probeCells, matrix.WithProbeTimeout(r.probeTimeout))
+		if err != nil {
+			sr.Error = "probe: " + err.Error()
+			break
+		}
+		sr.Rounds++
+		allMatch := true
+		var firstErr *Cell
+		for i := range cells {
+			c := &cells[i]
+			res := obs.Results[probeCells[i].Key()]
+			if everConverged && res.Outcome != c.Observed {
+				c.Flips++
+			}
+			c.Observed, c.Detail = res.Outcome, res.Error
+			if res.Outcome == agent.Error && firstErr == nil {
+				firstErr = c
+			}
+			if c.Expected == model.Denied && res.Outcome == agent.Connected {
+				if everConverged {
+					c.LeaksAfterConvergence++
+				} else {
+					c.LeakRounds++
+				}
+			}
+			if c.Expected == model.Undefined {
+				continue
+			}
+			c.Match = Judge(c.Expected, res.Outcome)
+			if c.Match && c.TimeToEnforce == nil {
+				tte := roundStart.Sub(actionsDone)
+				c.TimeToEnforce = &tte
+			}
+			allMatch = allMatch && c.Match
+		}
+		if firstErr != nil {
+			// Errors are infrastructure failures, never "blocked".
+			sr.Error = fmt.Sprintf("probes could not run (round %d), e.g. %s -> %s %d/%s: %s",
+				sr.Rounds, firstErr.From, firstErr.To, firstErr.Port, firstErr.Protocol, firstErr.Detail)
+			converged = false
+			break
+		}
+		if allMatch {
+			if !converged {
+				converged, settled = true, 0
+				if !everConverged {
+					everConverged = true
+					sr.TimeToConverge = roundStart.Sub(actionsDone)
+				}
+			} else {
+				settled++
+			}
+			if settled >= settle {
+				break
+			}
+		} else {
+			converged = false
+		}
+		if time.Now().After(end) {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			sr.Error = "interrupted: " + ctx.Err().Error()
+		case <-time.After(r.roundInterval):
+		}
+		if sr.Error != "" {
+			break
+		}
+	}
+	sr.Converged = converged
+	sr.Cells = cells
+	sr.Summary = summarize(cells)
+	sr.Passed = sr.Error == "" && converged && sr.Summary.LeaksAfterConvergence == 0
+	explainFailures(table, &sr)
+	return sr
+}
+
+// plan lists the cells of a step: every ordered pod pair (self pairs
+// included) on every table port the destination declares. A port the
+// destination does not serve would only measure "nothing listens".
+func plan(topo *model.Topology, table *model.Table) ([]Cell, []matrix.Cell, error) {
+	var cells []Cell
+	var probeCells []matrix.Cell
+	for _, from := range topo.Pods {
+		for _, to := range topo.Pods {
+			for _, pp := range table.Ports() {
+				if !declares(to, pp) {
+					continue
+				}
+				v, err := table.Verdict(from.Ref(), to.Ref(), pp)
+				if err != nil {
+					return nil, nil, err
+				}
+				cells = append(cells, Cell{
+					From: from.Ref().String(), To: to.Ref().String(),
+					Port: pp.Port, Protocol: string(pp.Protocol),
+					Expected: v.Allowed,
+				})
+				probeCells = append(probeCells, matrix.Cell{
+					From:     from.Ref().String(),
+					To:       matrix.Target{Pod: to.Ref().String(), IP: to.IP},
+					Port:     pp.Port,
+					Protocol: string(pp.Protocol),
+				})
+			}
+		}
+	}
+	return cells, probeCells, nil
+}
+
+func declares(p model.Pod, pp model.PortProtocol) bool {
+	return slices.ContainsFunc(p.Ports, func(cp model.ContainerPort) bool {
+		proto := cp.Protocol
+		if proto == "" {
+			proto = "TCP"
+		}
+		return cp.Port == pp.Port && proto == pp.Protocol
+	})
+}
+
+func summarize(cells []Cell) Summary {
+	s := Summary{Cells: len(cells)}
+	for _, c := range cells {
+		switch {
+		case c.Expected == model.Undefined:
+			s.Undefined++
+		case c.Match:
+			s.Judged++
+			s.Matched++
+		default:
+			s.Judged++
+			s.Mismatched++
+		}
+		if c.Observed == agent.Error {
+			s.Errors++
+		}
+		s.LeakRounds += c.LeakRounds
+		s.LeaksAfterConvergence += c.LeaksAfterConvergence
+		s.Flips += c.Flips
+	}
+	return s
+}
+
+// explainFailures attaches the model's reasons to the cells that failed.
+func explainFailures(table *model.Table, sr *StepResult) {
+	for i := range sr.Cells {
+		c := &sr.Cells[i]
+		failed := (c.Expected != model.Undefined && !c.Match) || c.LeaksAfterConvergence > 0
+		if !failed {
+			continue
+		}
+		from, err1 := model.ParsePodRef(c.From)
+		to, err2 := model.ParsePodRef(c.To)
+		if err1 != nil || err2 != nil {
+			continue
+		}
+		v, err := table.Explain(from, to, model.PortProtocol{Port: c.Port, Protocol: corev1.Protocol(c.Protocol)})
+		if err == nil {
+			c.Reasons = v.Reasons
+		}
+	}
+}
