@@ -34,8 +34,8 @@ func servingPorts() []corev1.ContainerPort {
 func pod(ns, name, node string, ips ...string) *corev1.Pod {
 	p := &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name, Labels: map[string]string{"pod": name}},
-		Spec: corev1.PodSpec{NodeName: node, Containers: []corev1.Container{{Name: "c", Ports: servingPorts()}}},
-		Status: corev1.PodStatus{Phase: corev1.PodRunning},
+		Spec:       corev1.PodSpec{NodeName: node, Containers: []corev1.Container{{Name: "c", Ports: servingPorts()}}},
+		Status:     corev1.PodStatus{Phase: corev1.PodRunning},
 	}
 	for i, ip := range ips {
 		if i == 0 {

@@ -227,13 +227,40 @@ func (f *Fabric) buildNode(node Node, bridgeName string) error {
 	if err != nil {
 		return err
 	}
-	// Forwarding is a per-namespace sysctl: it must be written from inside.
-	return Do(node.NetNS, func() error {
-		if err := os.WriteFile("/proc/sys/net/ipv4/ip_forward", []byte("1\n"), 0o644); err != nil {
-			return fmt.Errorf("enable ip_forward: %w", err)
+	return Do(node.NetNS, configureNodeSysctls)
+}
+
+// nodeSysctls are written from inside each node namespace (they are per
+// namespace). The ICMP rate limits are lifted because a REJECTed probe must be
+// answered every time: with the kernel default (one error per second and peer
+// after a burst of six), repeated probes would see timeouts instead of
+// "rejected".
+type sysctl struct {
+	path, value string
+	optional    bool // not per-namespace on every kernel
+}
+
+var nodeSysctls = []sysctl{
+	{"/proc/sys/net/ipv4/ip_forward", "1", false},
+	{"/proc/sys/net/ipv4/icmp_ratelimit", "0", false},
+	{"/proc/sys/net/ipv6/icmp/ratelimit", "0", true},
+	{"/proc/sys/net/ipv4/icmp_msgs_per_sec", "1000000", true},
+	{"/proc/sys/net/ipv4/icmp_msgs_burst", "1000000", true},
+}
+
+func configureNodeSysctls() error { return writeSysctls(nodeSysctls) }
+
+// configurePodSysctls lifts the same ICMP limits in pods, which answer closed
+// UDP ports with ICMP port unreachable ("refused").
+func configurePodSysctls() error { return writeSysctls(nodeSysctls[1:]) }
+
+func writeSysctls(list []sysctl) error {
+	for _, s := range list {
+		if err := os.WriteFile(s.path, []byte(s.value+"\n"), 0o644); err != nil && !s.optional {
+			return fmt.Errorf("set %s=%s: %w", s.path, s.value, err)
 		}
-		return nil
-	})
+	}
+	return nil
 }
 
 // Destroy removes every namespace of the fabric (pods, nodes, switch); the

@@ -149,6 +149,18 @@ func TestNamesAndAddressesFollowThePlan(t *testing.T) {
 			t.Errorf("node netns %q lacks the prefix", n.NetNS)
 		}
 	}
+	// Rejections must be answered every time: ICMP rate limits are lifted.
+	node3, _ := f.Node(2)
+	err := Do(node3.NetNS, func() error {
+		b, err := os.ReadFile("/proc/sys/net/ipv4/icmp_ratelimit")
+		if err == nil && strings.TrimSpace(string(b)) != "0" {
+			err = fmt.Errorf("icmp_ratelimit = %s, want 0", b)
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 	p, err := f.AddPod(ctx, 2, "z/with a strange/name")
 	if err != nil {
 		t.Fatal(err)

@@ -150,7 +150,7 @@ func (f *Fabric) plumbPod(n Node, pod *PodNS) error {
 	if err != nil {
 		return err
 	}
-	return withHandle(pod.NetNS, func(h *netlink.Handle) error {
+	err = withHandle(pod.NetNS, func(h *netlink.Handle) error {
 		if err := setLoUp(h); err != nil {
 			return err
 		}
@@ -181,6 +181,10 @@ func (f *Fabric) plumbPod(n Node, pod *PodNS) error {
 		}
 		return nil
 	})
+	if err != nil {
+		return err
+	}
+	return Do(pod.NetNS, configurePodSysctls)
 }
 
 // DeletePod removes the pod's namespace (its veth pair goes with it, and so
