@@ -92,7 +92,7 @@ func (s *rawSocket) receive(onPacket func(rawPacket), onError func(rawICMPError)
 			if onError != nil {
 				n, oobn, _, from, err := unix.Recvmsg(int(fd), buf, oob, unix.MSG_ERRQUEUE|unix.MSG_DONTWAIT)
 				if err == nil {
-					if e, ok := s.parseError(buf[:n], oob[:oobn], from); ok {
+					if e, ok := parseErrQueueMessage(buf[:n], oob[:oobn], from); ok {
 						onError(e)
 					}
 					return true
@@ -150,7 +150,8 @@ func (s *rawSocket) parsePacket(b, oob []byte, from unix.Sockaddr) (rawPacket, b
 	return p, true
 }
 
-func (s *rawSocket) parseError(b, oob []byte, from unix.Sockaddr) (rawICMPError, bool) {
+// parseErrQueueMessage reads an ICMP error from a MSG_ERRQUEUE message.
+func parseErrQueueMessage(b, oob []byte, from unix.Sockaddr) (rawICMPError, bool) {
 	msgs, err := unix.ParseSocketControlMessage(oob)
 	if err != nil {
 		return rawICMPError{}, false

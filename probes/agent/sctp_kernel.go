@@ -2,13 +2,11 @@ package agent
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net"
 	"net/netip"
 	"os"
 	"sync"
-	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -82,54 +80,8 @@ func (s *kernelSCTPServer) Close() error {
 	return nil
 }
 
-// connectKernelSCTP connects a kernel SCTP socket without blocking a
-// thread and reads the identity line.
+// connectKernelSCTP connects a kernel SCTP socket and reads the identity
+// line, like TCP.
 func connectKernelSCTP(ctx context.Context, target netip.AddrPort) (string, error) {
-	family := unix.AF_INET
-	var sa unix.Sockaddr = &unix.SockaddrInet4{Port: int(target.Port()), Addr: target.Addr().As4()}
-	if !target.Addr().Is4() {
-		family = unix.AF_INET6
-		sa = &unix.SockaddrInet6{Port: int(target.Port()), Addr: target.Addr().As16()}
-	}
-	fd, err := unix.Socket(family, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, unix.IPPROTO_SCTP)
-	if err != nil {
-		return "", os.NewSyscallError("socket", err)
-	}
-	f := os.NewFile(uintptr(fd), "sctp-client")
-	defer f.Close()
-	if err := unix.Connect(fd, sa); err != nil && !errors.Is(err, unix.EINPROGRESS) {
-		return "", os.NewSyscallError("connect", err)
-	}
-	deadline, ok := ctx.Deadline()
-	if !ok {
-		deadline = time.Now().Add(DefaultTimeout)
-	}
-	_ = f.SetDeadline(deadline)
-	raw, err := f.SyscallConn()
-	if err != nil {
-		return "", err
-	}
-	var connectErr error
-	err = raw.Write(func(fd uintptr) bool {
-		soErr, err := unix.GetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_ERROR)
-		if err != nil {
-			connectErr = err
-			return true
-		}
-		if soErr != 0 {
-			connectErr = unix.Errno(soErr)
-			return true
-		}
-		if _, err := unix.Getpeername(int(fd)); err != nil {
-			return false // still connecting
-		}
-		return true
-	})
-	if err != nil {
-		return "", fmt.Errorf("SCTP connect: %w", err)
-	}
-	if connectErr != nil {
-		return "", os.NewSyscallError("connect", connectErr)
-	}
-	return readIdentityLine(f)
+	return connectStream(ctx, target, unix.IPPROTO_SCTP)
 }

@@ -6,22 +6,15 @@ import (
 	"io"
 	"net"
 	"net/netip"
+
+	"golang.org/x/sys/unix"
 	"time"
 )
 
 // connectTCP opens a connection and reads the identity line the server
 // writes right after accept.
 func connectTCP(ctx context.Context, target netip.AddrPort) (string, error) {
-	var dialer net.Dialer
-	conn, err := dialer.DialContext(ctx, networkFor("tcp", target), target.String())
-	if err != nil {
-		return "", err
-	}
-	defer conn.Close()
-	if deadline, ok := ctx.Deadline(); ok {
-		_ = conn.SetReadDeadline(deadline)
-	}
-	return readIdentityLine(conn)
+	return connectStream(ctx, target, unix.IPPROTO_TCP)
 }
 
 // readIdentityLine reads until newline or EOF. An empty answer is io.EOF:
