@@ -1,0 +1,106 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+	networkingv1 "k8s.io/api/networking/v1"
+
+	"github.com/netpolcheck/netpolcheck/reference/model"
+	"github.com/netpolcheck/netpolcheck/reference/model/manifest"
+)
+
+func init() { subcommands = append(subcommands, newTableCommand) }
+
+// modelInput is the offline input shared by table and explain: a topology
+// file (or the default topology) and policy manifests.
+type modelInput struct {
+	topologyFile string
+	files        []string
+}
+
+func (in *modelInput) addFlags(fs *pflag.FlagSet) {
+	fs.StringVar(&in.topologyFile, "topology", "", "topology YAML file (default: namespaces x, y, z with pods a, b, c)")
+	fs.StringArrayVarP(&in.files, "filename", "f", nil, "NetworkPolicy manifests: files, directories, or - for stdin (repeatable)")
+}
+
+// load reads and checks everything; every failure is bad input naming the
+// file, document and line.
+func (in *modelInput) load(stdin io.Reader) (*model.Topology, []*networkingv1.NetworkPolicy, error) {
+	topo := model.DefaultTopology()
+	if in.topologyFile != "" {
+		t, err := manifest.LoadTopology(stdin, in.topologyFile)
+		if err != nil {
+			return nil, nil, badInput(err)
+		}
+		topo = t
+	}
+	stdinUses := 0
+	for _, f := range in.files {
+		if f == "-" {
+			stdinUses++
+		}
+	}
+	if in.topologyFile == "-" {
+		stdinUses++
+	}
+	if stdinUses > 1 {
+		return nil, nil, badInput(errors.New("stdin (-) can be read only once"))
+	}
+	policies, err := manifest.LoadPolicies(stdin, in.files...)
+	if err != nil {
+		return nil, nil, badInput(err)
+	}
+	if err := manifest.Check(topo, policies); err != nil {
+		return nil, nil, badInput(err)
+	}
+	return topo, manifest.Objects(policies), nil
+}
+
+func newTableCommand() *cobra.Command {
+	var (
+		in     modelInput
+		output string
+		ports  []string
+	)
+	cmd := &cobra.Command{
+		Use:   "table [--topology FILE] [-f PATH]...",
+		Short: "Print the truth table the spec model derives from policies, offline",
+		Long: `Print, for every ordered pair of pods and every port and protocol of the
+topology, whether the policies allow the connection: "." allowed, "X" denied,
+"?" implementation-defined. -o json prints the machine-readable form.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if output != "text" && output != "json" {
+				return badInput(fmt.Errorf("--output %q: want text or json", output))
+			}
+			topo, policies, err := in.load(cmd.InOrStdin())
+			if err != nil {
+				return err
+			}
+			var pps []model.PortProtocol
+			for _, s := range ports {
+				pp, err := model.ParsePortProtocol(s)
+				if err != nil {
+					return badInput(fmt.Errorf("--port: %w", err))
+				}
+				pps = append(pps, pp)
+			}
+			table, err := model.TruthTable(topo, policies, pps)
+			if err != nil {
+				return badInput(err)
+			}
+			if output == "json" {
+				return table.WriteJSON(cmd.OutOrStdout())
+			}
+			return table.WriteText(cmd.OutOrStdout())
+		},
+	}
+	in.addFlags(cmd.Flags())
+	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text or json")
+	cmd.Flags().StringArrayVar(&ports, "port", nil, "only this port, as 80/TCP (repeatable; default: every port of the topology)")
+	return cmd
+}
