@@ -79,8 +79,16 @@ func encodeSCTP(h sctpHeader, chunks ...sctpChunk) []byte {
 		copy(pkt[off+sctpChunkHeader:], c.Value)
 		off += pad4(sctpChunkHeader + len(c.Value))
 	}
-	binary.LittleEndian.PutUint32(pkt[8:], crc32.Checksum(pkt, castagnoli))
+	binary.LittleEndian.PutUint32(pkt[8:], sctpChecksum(pkt))
 	return pkt
+}
+
+// sctpChecksum is the CRC32c of a packet, its checksum field read as zero.
+func sctpChecksum(pkt []byte) uint32 {
+	var zero [4]byte
+	sum := crc32.Update(0, castagnoli, pkt[:8])
+	sum = crc32.Update(sum, castagnoli, zero[:])
+	return crc32.Update(sum, castagnoli, pkt[12:])
 }
 
 // decodeSCTP checks the checksum and splits a packet into header and chunks.
@@ -88,12 +96,7 @@ func decodeSCTP(pkt []byte) (sctpHeader, []sctpChunk, error) {
 	if len(pkt) < sctpCommonHeader+sctpChunkHeader {
 		return sctpHeader{}, nil, fmt.Errorf("SCTP packet of %d bytes is too short", len(pkt))
 	}
-	want := binary.LittleEndian.Uint32(pkt[8:])
-	var zero [4]byte
-	sum := crc32.Update(0, castagnoli, pkt[:8])
-	sum = crc32.Update(sum, castagnoli, zero[:])
-	sum = crc32.Update(sum, castagnoli, pkt[12:])
-	if sum != want {
+	if binary.LittleEndian.Uint32(pkt[8:]) != sctpChecksum(pkt) {
 		return sctpHeader{}, nil, errors.New("SCTP checksum mismatch")
 	}
 	h := sctpHeader{

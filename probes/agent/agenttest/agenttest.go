@@ -219,3 +219,58 @@ func Batch(ctx context.Context, probeBin, ns string, probes []agent.Probe, extra
 	}
 	return results, nil
 }
+
+// RuleCounter returns the packet count of the iptables rule in ns whose
+// comment is comment (add rules with -m comment --comment NAME).
+func RuleCounter(tb testing.TB, ns, comment string) int {
+	tb.Helper()
+	out := Run(tb, "ip", "netns", "exec", ns, "iptables-save", "-c", "-t", "filter")
+	for _, line := range strings.Split(out, "\n") {
+		if !strings.Contains(line, `--comment `+comment+` `) && !strings.HasSuffix(line, `--comment `+comment) &&
+			!strings.Contains(line, `--comment "`+comment+`"`) {
+			continue
+		}
+		var pkts, bytes int
+		if _, err := fmt.Sscanf(line, "[%d:%d]", &pkts, &bytes); err != nil {
+			tb.Fatalf("reading counter of %q in %s: %v: %s", comment, ns, err, line)
+		}
+		return pkts
+	}
+	tb.Fatalf("no iptables rule with comment %q in %s:\n%s", comment, ns, out)
+	return 0
+}
+
+// Switch is a bridge in a namespace of its own that pod namespaces attach
+// to, one veth each, all in one subnet, like pods on one node.
+type Switch struct {
+	ns, bridge string
+	members    []switchMember
+}
+
+type switchMember struct{ ns, dev, addr, mac string }
+
+// NewSwitch creates the switch namespace and its bridge.
+func NewSwitch(tb testing.TB) *Switch {
+	tb.Helper()
+	s := &Switch{ns: Namespace(tb, "h3sw"), bridge: "br0"}
+	Run(tb, "ip", "-n", s.ns, "link", "add", s.bridge, "type", "bridge")
+	Run(tb, "ip", "-n", s.ns, "link", "set", s.bridge, "up")
+	return s
+}
+
+// Attach connects ns to the switch with address cidr and permanent
+// neighbour entries between it and every earlier member.
+func (s *Switch) Attach(tb testing.TB, ns, cidr string) {
+	tb.Helper()
+	inside, outside := UniqueName("h3p"), UniqueName("h3b")
+	Run(tb, "ip", "link", "add", inside, "netns", ns, "type", "veth", "peer", "name", outside, "netns", s.ns)
+	Run(tb, "ip", "-n", s.ns, "link", "set", outside, "master", s.bridge, "up")
+	Run(tb, "ip", "-n", ns, "addr", "add", cidr, "dev", inside)
+	Run(tb, "ip", "-n", ns, "link", "set", inside, "up")
+	m := switchMember{ns: ns, dev: inside, addr: addrOnly(cidr), mac: linkMAC(tb, ns, inside)}
+	for _, other := range s.members {
+		Run(tb, "ip", "-n", ns, "neigh", "replace", other.addr, "lladdr", other.mac, "dev", m.dev, "nud", "permanent")
+		Run(tb, "ip", "-n", other.ns, "neigh", "replace", m.addr, "lladdr", m.mac, "dev", other.dev, "nud", "permanent")
+	}
+	s.members = append(s.members, m)
+}
