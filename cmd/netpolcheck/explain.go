@@ -38,6 +38,14 @@ func newExplainCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if traffic.From.Pod != nil {
+				if _, err := topo.Pod(*traffic.From.Pod); err != nil {
+					return badInput(fmt.Errorf("--from: %w", err))
+				}
+			}
+			if _, err := topo.Pod(traffic.To); err != nil {
+				return badInput(fmt.Errorf("--to: %w", err))
+			}
 			v, err := model.Evaluate(topo, policies, traffic)
 			if err != nil {
 				return badInput(err)

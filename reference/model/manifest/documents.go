@@ -37,7 +37,10 @@ func splitDocuments(name string, data []byte) ([]document, error) {
 			return docs, nil
 		}
 		if err != nil {
-			return nil, &Error{Origin: Origin{File: name, Document: i, Item: -1, Line: yamlErrorLine(err)}, Err: err}
+			// The YAML library's own "line N" stays in the message; it is
+			// the start of the construct it was parsing, not always the
+			// broken line, so it is not repeated as the origin's line.
+			return nil, &Error{Origin: Origin{File: name, Document: i, Item: -1}, Err: err}
 		}
 		if len(node.Content) == 0 {
 			continue // an empty document, e.g. after a leading ---
@@ -56,22 +59,6 @@ func splitDocuments(name string, data []byte) ([]document, error) {
 		}
 		docs = append(docs, document{index: i, value: value, node: root, line: root.Line})
 	}
-}
-
-// yamlErrorLine pulls "line N" out of a YAML error message; 0 if absent.
-func yamlErrorLine(err error) int {
-	msg := err.Error()
-	i := strings.Index(msg, "line ")
-	if i < 0 {
-		return 0
-	}
-	j := i + len("line ")
-	k := j
-	for k < len(msg) && msg[k] >= '0' && msg[k] <= '9' {
-		k++
-	}
-	n, _ := strconv.Atoi(msg[j:k])
-	return n
 }
 
 func jsonDocuments(name string, data []byte) ([]document, error) {
@@ -160,14 +147,69 @@ func strictDecode(v any, out any) error {
 	return nil
 }
 
+// decodeError is a strict decoding failure, with the field it concerns when
+// known: a dotted path (spec.ingress) or, for unknown fields, just the key.
+type decodeError struct {
+	path       string
+	unknownKey string
+	msg        string
+}
+
+func (e *decodeError) Error() string { return e.msg }
+
 // cleanJSONError drops Go type names from decoding errors, keeping the field.
 func cleanJSONError(err error) error {
 	var te *json.UnmarshalTypeError
 	if errors.As(err, &te) {
-		return fmt.Errorf("field %s: cannot use a %s here", te.Field, te.Value)
+		return &decodeError{path: te.Field, msg: fmt.Sprintf("field %s: cannot use %s here", te.Field, article(te.Value))}
 	}
 	msg := strings.TrimPrefix(err.Error(), "json: ")
-	return errors.New(msg)
+	de := &decodeError{msg: msg}
+	if rest, ok := strings.CutPrefix(msg, "unknown field "); ok {
+		if key, err := strconv.Unquote(rest); err == nil {
+			de.unknownKey = key
+		}
+	}
+	return de
+}
+
+func article(value string) string {
+	if value != "" && strings.ContainsRune("aeiou", rune(value[0])) {
+		return "an " + value
+	}
+	return "a " + value
+}
+
+// errorLine finds the line a decoding error points at, 0 if unknown.
+func errorLine(root *yaml.Node, err error) int {
+	var de *decodeError
+	if root == nil || !errors.As(err, &de) {
+		return 0
+	}
+	if de.path != "" {
+		return lineOf(root, de.path)
+	}
+	if de.unknownKey != "" {
+		return findKey(root, de.unknownKey)
+	}
+	return 0
+}
+
+// findKey returns the line of the first mapping key named key, depth first.
+func findKey(node *yaml.Node, key string) int {
+	if node.Kind == yaml.MappingNode {
+		for i := 0; i+1 < len(node.Content); i += 2 {
+			if node.Content[i].Value == key {
+				return node.Content[i].Line
+			}
+		}
+	}
+	for _, c := range node.Content {
+		if line := findKey(c, key); line > 0 {
+			return line
+		}
+	}
+	return 0
 }
 
 // lineOf finds the line of a field path such as

@@ -20,6 +20,8 @@ type Policy struct {
 	*networkingv1.NetworkPolicy
 	Origin Origin
 	node   *yaml.Node
+	// defaultedNamespace is set when the manifest had no namespace.
+	defaultedNamespace bool
 }
 
 // FieldLine returns the line of a field path (as in model.PolicyError) in
@@ -199,15 +201,19 @@ func decodePolicy(v any, origin Origin, node *yaml.Node, needKind bool) (Policy,
 	}
 	np := &networkingv1.NetworkPolicy{}
 	if err := strictDecode(obj, np); err != nil {
+		if line := errorLine(node, err); line > 0 {
+			origin.Line = line
+		}
 		return Policy{}, &Error{Origin: origin, Err: err}
 	}
 	if np.Name == "" {
 		return Policy{}, &Error{Origin: origin, Err: fmt.Errorf("NetworkPolicy has no metadata.name")}
 	}
-	if np.Namespace == "" {
+	defaulted := np.Namespace == ""
+	if defaulted {
 		np.Namespace = "default"
 	}
-	return Policy{NetworkPolicy: np, Origin: origin, node: node}, nil
+	return Policy{NetworkPolicy: np, Origin: origin, node: node, defaultedNamespace: defaulted}, nil
 }
 
 // Check validates every policy against the model's rules and the topology:
@@ -227,7 +233,11 @@ func Check(topo *model.Topology, ps []Policy) error {
 		if _, ok := topo.Namespaces[p.Namespace]; !ok {
 			o := p.Origin
 			o.Line = p.FieldLine("metadata.namespace")
-			return &Error{Origin: o, Err: fmt.Errorf("policy %s: unknown namespace %q (not in the topology)", model.PolicyKey(p.NetworkPolicy), p.Namespace)}
+			hint := "not in the topology"
+			if p.defaultedNamespace {
+				hint = "the policy has no metadata.namespace, so it is in \"default\", which is not in the topology"
+			}
+			return &Error{Origin: o, Err: fmt.Errorf("policy %s: unknown namespace %q (%s)", model.PolicyKey(p.NetworkPolicy), p.Namespace, hint)}
 		}
 		key := model.PolicyKey(p.NetworkPolicy)
 		if first, dup := seen[key]; dup {
@@ -261,6 +271,9 @@ func ParseTopology(name string, data []byte) (*model.Topology, error) {
 	origin := Origin{File: name, Document: doc.index, Item: -1, Line: doc.line}
 	topo := &model.Topology{}
 	if err := strictDecode(doc.value, topo); err != nil {
+		if line := errorLine(doc.node, err); line > 0 {
+			origin.Line = line
+		}
 		return nil, &Error{Origin: origin, Err: fmt.Errorf("topology: %w", err)}
 	}
 	if err := topo.Validate(); err != nil {
