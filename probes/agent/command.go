@@ -54,7 +54,7 @@ func newServeCommand(sctpMode *string) *cobra.Command {
 		identity  string
 	)
 	cmd := &cobra.Command{
-		Use:   "serve --identity NAMESPACE/POD [--ports 80,81] [--protocols tcp,udp,sctp]",
+		Use:   "serve [--identity NAMESPACE/POD] [--ports 80,81] [--protocols tcp,udp,sctp]",
 		Short: "Answer probes with an identity until SIGTERM or SIGINT",
 		Long: `serve listens on every port for every protocol and answers each probe with
 its identity: TCP writes one line after accept, UDP replies to every
@@ -72,7 +72,10 @@ SIGTERM or SIGINT close every socket and exit 0.`,
 			}
 			mode, _ := ParseSCTPMode(*sctpMode)
 			if identity == "" {
-				return errors.New("--identity is required")
+				identity = identityFromEnv()
+			}
+			if identity == "" {
+				return errors.New("no identity: set --identity, $PROBE_IDENTITY, or $POD_NAMESPACE and $POD_NAME")
 			}
 			srv, err := Listen(identity, portNumbers, protocols, WithServeSCTPMode(mode))
 			if err != nil {
@@ -86,8 +89,7 @@ SIGTERM or SIGINT close every socket and exit 0.`,
 	}
 	cmd.Flags().StringSliceVar(&ports, "ports", []string{"80", "81"}, "ports to serve")
 	cmd.Flags().StringSliceVar(&protocols, "protocols", []string{"tcp", "udp", "sctp"}, "protocols to serve: tcp, udp, sctp")
-	cmd.Flags().StringVar(&identity, "identity", "", "identity to answer with, namespace/pod (required)")
-	_ = cmd.MarkFlagRequired("identity")
+	cmd.Flags().StringVar(&identity, "identity", "", "identity to answer with, namespace/pod (default $PROBE_IDENTITY, else $POD_NAMESPACE/$POD_NAME)")
 	return cmd
 }
 
@@ -199,3 +201,16 @@ type runFailure struct{ err error }
 
 func (e *runFailure) Error() string { return e.err.Error() }
 func (e *runFailure) Unwrap() error { return e.err }
+
+// identityFromEnv reads $PROBE_IDENTITY, else $POD_NAMESPACE/$POD_NAME (the
+// downward API), so a pod spec needs no per-pod arguments.
+func identityFromEnv() string {
+	if id := os.Getenv("PROBE_IDENTITY"); id != "" {
+		return id
+	}
+	ns, pod := os.Getenv("POD_NAMESPACE"), os.Getenv("POD_NAME")
+	if ns != "" && pod != "" {
+		return ns + "/" + pod
+	}
+	return ""
+}

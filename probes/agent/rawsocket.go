@@ -36,12 +36,16 @@ type rawICMPError struct {
 	Quoted     []byte
 }
 
-var errNeedsNetRaw = errors.New("raw SCTP sockets need CAP_NET_RAW (run as root, or grant the capability: setcap cap_net_raw+ep, or securityContext.capabilities.add [NET_RAW])")
+var errNeedsNetRaw = errors.New("raw SCTP sockets need CAP_NET_RAW (run as root, or grant the capability: setcap cap_net_raw+p on the binary, or securityContext.capabilities.add [NET_RAW])")
 
 // openRawSCTP opens a raw socket of family for SCTP. With recvErr, ICMP
 // errors about what it sends are queued for readErrors (IP_RECVERR).
 func openRawSCTP(family int, recvErr bool) (*rawSocket, error) {
-	fd, err := unix.Socket(family, unix.SOCK_RAW|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, ipProtoSCTP)
+	var fd int
+	err := withNetRaw(func() (err error) {
+		fd, err = unix.Socket(family, unix.SOCK_RAW|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, ipProtoSCTP)
+		return err
+	})
 	if err != nil {
 		if errors.Is(err, unix.EPERM) || errors.Is(err, unix.EACCES) {
 			return nil, fmt.Errorf("%w: %w", errNeedsNetRaw, os.NewSyscallError("socket", err))
