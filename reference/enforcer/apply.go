@@ -23,9 +23,9 @@ type applier struct {
 	ipt         *iptables.IPTables
 	restorePath string
 
-	lastPayload [sha256.Size]byte
-	applied     bool            // lastPayload is in the kernel
-	known       map[string]bool // our chains as of the last write or listing
+	// inKernel maps each chain of ours to the hash of the content we last
+	// wrote; a zero hash means "exists, content unknown" (found by listing).
+	inKernel map[string][sha256.Size]byte
 }
 
 func newApplier(family IPFamily, backend Backend, prefix string) (*applier, error) {
@@ -60,45 +60,47 @@ func (a *applier) ownedChains() (map[string]bool, error) {
 	return owned, nil
 }
 
-// apply makes the kernel hold exactly rs in our chains. With verify, it lists
-// the chains first (finding stale ones left by an earlier process and
-// repairing deletions by others); otherwise it trusts its memory. It writes
-// only when the payload changed or something is missing, and returns whether
-// it wrote.
+// apply makes the kernel hold rs in our chains. It writes, in one atomic
+// restore, only the chains whose content changed since its last write, plus
+// the deletion of stale chains; nothing when nothing changed. With verify it
+// first lists the chains, finding leftovers of earlier processes (stale) and
+// chains someone deleted (rewritten). It returns whether it wrote.
 func (a *applier) apply(ctx context.Context, rs Ruleset, verify bool) (bool, error) {
-	if verify || a.known == nil {
+	if verify || a.inKernel == nil {
 		owned, err := a.ownedChains()
 		if err != nil {
 			return false, err
 		}
-		a.known = owned
+		refreshed := map[string][sha256.Size]byte{}
+		for name := range owned {
+			refreshed[name] = a.inKernel[name] // zero when we never wrote it
+		}
+		a.inKernel = refreshed
 	}
-	desired := map[string]bool{}
-	missing := false
-	for _, name := range rs.ChainNames() {
-		desired[name] = true
-		if !a.known[name] {
-			missing = true
+	desired := map[string][sha256.Size]byte{}
+	var changed []Chain
+	for _, c := range rs.Chains {
+		sum := c.hash()
+		desired[c.Name] = sum
+		if have, ok := a.inKernel[c.Name]; !ok || have != sum {
+			changed = append(changed, c)
 		}
 	}
 	var stale []string
-	for name := range a.known {
-		if !desired[name] {
+	for name := range a.inKernel {
+		if _, ok := desired[name]; !ok {
 			stale = append(stale, name)
 		}
 	}
 	sort.Strings(stale)
 
 	wrote := false
-	payload := rs.Payload(stale)
-	sum := sha256.Sum256([]byte(rs.Payload(nil)))
-	if !a.applied || sum != a.lastPayload || len(stale) > 0 || missing {
-		if err := a.restore(ctx, payload); err != nil {
-			a.applied = false
-			a.known = nil // re-list before the next attempt
+	if len(changed) > 0 || len(stale) > 0 {
+		if err := a.restore(ctx, restorePayload(changed, stale)); err != nil {
+			a.inKernel = nil // re-list before the next attempt
 			return false, err
 		}
-		a.lastPayload, a.applied, a.known, wrote = sum, true, desired, true
+		a.inKernel, wrote = desired, true
 	}
 	forward, input := EntryChains(a.prefix)
 	if err := a.ensureJumpFirst("FORWARD", forward); err != nil {
@@ -197,6 +199,6 @@ func (a *applier) removeAll(ctx context.Context) error {
 	if err := a.restore(ctx, Ruleset{Family: a.family}.Payload(names)); err != nil {
 		return fmt.Errorf("remove chains: %w", err)
 	}
-	a.known, a.applied = nil, false
+	a.inKernel = nil
 	return nil
 }

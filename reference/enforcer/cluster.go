@@ -20,12 +20,51 @@ type clusterView struct {
 	namespaceLabels map[string]labels.Set
 	namespaceNames  []string                 // sorted
 	podsByNamespace map[string][]*corev1.Pod // sorted by name
+	policiesByNS    map[string][]*compiledPolicy
+	addrs           map[*corev1.Pod][]netip.Addr
+	peerCache       map[peerCacheKey]peerCacheEntry
+}
+
+// compiledPolicy holds a policy with its target selector parsed once.
+type compiledPolicy struct {
+	np              *networkingv1.NetworkPolicy
+	target          labels.Selector // nil: unparsable, selects every pod (fail closed)
+	ingress, egress bool
+}
+
+// peerCacheKey names one rule's peer list expanded for one family; peers do
+// not depend on the target pod, so the expansion is shared by all targets.
+type peerCacheKey struct {
+	policy *networkingv1.NetworkPolicy
+	egress bool
+	rule   int
+	family IPFamily
+}
+
+type peerCacheEntry struct {
+	prefixes []netip.Prefix
+	ok       bool
 }
 
 func newClusterView(s Snapshot) *clusterView {
 	v := &clusterView{
 		namespaceLabels: map[string]labels.Set{},
 		podsByNamespace: map[string][]*corev1.Pod{},
+		policiesByNS:    map[string][]*compiledPolicy{},
+		addrs:           map[*corev1.Pod][]netip.Addr{},
+		peerCache:       map[peerCacheKey]peerCacheEntry{},
+	}
+	for _, np := range s.Policies {
+		cp := &compiledPolicy{np: np}
+		if sel, err := metav1.LabelSelectorAsSelector(&np.Spec.PodSelector); err == nil {
+			cp.target = sel
+		}
+		cp.ingress, cp.egress = effectivePolicyTypes(np)
+		v.policiesByNS[np.Namespace] = append(v.policiesByNS[np.Namespace], cp)
+	}
+	for ns, list := range v.policiesByNS {
+		sort.Slice(list, func(i, j int) bool { return list[i].np.Name < list[j].np.Name })
+		v.policiesByNS[ns] = list
 	}
 	for _, ns := range s.Namespaces {
 		set := labels.Set{}
@@ -36,6 +75,7 @@ func newClusterView(s Snapshot) *clusterView {
 		v.namespaceLabels[ns.Name] = set
 	}
 	for _, p := range s.Pods {
+		v.addrs[p] = podIPs(p)
 		v.podsByNamespace[p.Namespace] = append(v.podsByNamespace[p.Namespace], p)
 		if _, known := v.namespaceLabels[p.Namespace]; !known {
 			// A pod whose namespace object is not (yet) cached still lives in
@@ -85,6 +125,11 @@ func isSelectablePeer(p *corev1.Pod) bool {
 	return !p.Spec.HostNetwork && !podFinished(p) && len(podIPs(p)) > 0
 }
 
+// selectablePeer is isSelectablePeer with the cached addresses.
+func (v *clusterView) selectablePeer(p *corev1.Pod) bool {
+	return !p.Spec.HostNetwork && !podFinished(p) && len(v.podAddrs(p)) > 0
+}
+
 // isTarget: hostNetwork pods are never isolated; pods with no IP have nothing
 // to match; finished pods carry no traffic.
 func isTarget(p *corev1.Pod) bool {
@@ -117,18 +162,22 @@ func selectorMatcher(sel *metav1.LabelSelector) (labels.Selector, error) {
 	return metav1.LabelSelectorAsSelector(sel)
 }
 
-// selectsTarget reports whether the policy selects the pod as a target. An
+// selects reports whether the policy selects the pod as a target. An
 // unparsable podSelector selects every pod of the namespace, so the pod is
 // isolated with no allowance from this policy: fail closed.
-func selectsTarget(np *networkingv1.NetworkPolicy, p *corev1.Pod) bool {
-	if np.Namespace != p.Namespace {
+func (cp *compiledPolicy) selects(p *corev1.Pod) bool {
+	if cp.np.Namespace != p.Namespace {
 		return false
 	}
-	sel, err := metav1.LabelSelectorAsSelector(&np.Spec.PodSelector)
-	if err != nil {
-		return true
+	return cp.target == nil || cp.target.Matches(labels.Set(p.Labels))
+}
+
+// podAddrs returns the pod's parsed IPs (cached).
+func (v *clusterView) podAddrs(p *corev1.Pod) []netip.Addr {
+	if a, ok := v.addrs[p]; ok {
+		return a
 	}
-	return sel.Matches(labels.Set(p.Labels))
+	return podIPs(p)
 }
 
 // peerPods expands a selector-based peer to the selectable pods it matches.
@@ -158,7 +207,7 @@ func (v *clusterView) peerPods(policyNamespace string, peer networkingv1.Network
 	}
 	for _, ns := range namespaces {
 		for _, p := range v.podsByNamespace[ns] {
-			if isSelectablePeer(p) && podSel.Matches(labels.Set(p.Labels)) {
+			if v.selectablePeer(p) && podSel.Matches(labels.Set(p.Labels)) {
 				pods = append(pods, p)
 			}
 		}
@@ -172,7 +221,7 @@ func (v *clusterView) allSelectablePods() []*corev1.Pod {
 	var out []*corev1.Pod
 	for _, ns := range v.namespaceNames {
 		for _, p := range v.podsByNamespace[ns] {
-			if isSelectablePeer(p) {
+			if v.selectablePeer(p) {
 				out = append(out, p)
 			}
 		}

@@ -403,7 +403,7 @@ func TestEnforcerWithRealPackets(t *testing.T) {
 		{"x/b", "x/a", 80, "tcp", "rejected"},
 		{"y/a", "x/a", 80, "udp", "rejected"},
 		{"y/b", "x/b", 81, "sctp", "rejected"},
-		{"x/a", "x/a", 80, "tcp", "connected"},  // NP-SELF
+		{"x/a", "x/a", 80, "tcp", "connected"},    // NP-SELF
 		{"node-1", "x/a", 80, "tcp", "connected"}, // NP-NODE: the pod's own node
 		{"node-2", "x/a", 80, "tcp", "rejected"},  // another node is just a source
 		{"x/a", "y/a", 80, "tcp", "connected"},    // egress not isolated

@@ -1,6 +1,7 @@
 package enforcer
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 
@@ -106,15 +107,67 @@ func namedContainerPort(p *corev1.Pod, name, proto string) (int32, bool) {
 	return 0, false
 }
 
-// args renders the match as iptables arguments.
-func (m portMatch) args() string {
-	if m.protocol == "" {
-		return ""
+// maxMultiportSlots is the multiport match's limit: 15 ports, a range
+// counting as two.
+const maxMultiportSlots = 15
+
+// groupPorts merges the port matches of one peer into as few matches as
+// possible: any-protocol swallows everything, a protocol without port
+// swallows that protocol's ports, and the remaining ports of one protocol
+// share multiport matches. Order follows first appearance.
+func groupPorts(matches []portMatch) []portArgs {
+	var protocols []string
+	ports := map[string][]string{}
+	allPorts := map[string]bool{}
+	for _, m := range matches {
+		if m.protocol == "" {
+			return []portArgs{""}
+		}
+		if _, seen := ports[m.protocol]; !seen && !allPorts[m.protocol] {
+			protocols = append(protocols, m.protocol)
+		}
+		if m.dport == "" {
+			allPorts[m.protocol] = true
+			ports[m.protocol] = nil
+			continue
+		}
+		if !allPorts[m.protocol] && !slices.Contains(ports[m.protocol], m.dport) {
+			ports[m.protocol] = append(ports[m.protocol], m.dport)
+		}
 	}
-	var b strings.Builder
-	b.WriteString("-p " + m.protocol)
-	if m.dport != "" {
-		b.WriteString(" -m " + m.protocol + " --dport " + m.dport)
+	var out []portArgs
+	for _, proto := range protocols {
+		if allPorts[proto] {
+			out = append(out, portArgs("-p "+proto))
+			continue
+		}
+		var chunk []string
+		slots := 0
+		flush := func() {
+			switch len(chunk) {
+			case 0:
+			case 1:
+				out = append(out, portArgs("-p "+proto+" -m "+proto+" --dport "+chunk[0]))
+			default:
+				out = append(out, portArgs("-p "+proto+" -m multiport --dports "+strings.Join(chunk, ",")))
+			}
+			chunk, slots = nil, 0
+		}
+		for _, dport := range ports[proto] {
+			cost := 1
+			if strings.Contains(dport, ":") {
+				cost = 2
+			}
+			if slots+cost > maxMultiportSlots {
+				flush()
+			}
+			chunk = append(chunk, dport)
+			slots += cost
+		}
+		flush()
 	}
-	return b.String()
+	return out
 }
+
+// portArgs is the protocol/port part of an allow line ("" = any).
+type portArgs string

@@ -47,17 +47,23 @@ func (r Ruleset) RuleCount() int {
 // replaces the content of every chain of the ruleset (declaring a chain
 // flushes it) and deletes the chains named in stale, touching nothing else.
 func (r Ruleset) Payload(stale []string) string {
+	return restorePayload(r.Chains, stale)
+}
+
+// restorePayload writes the given chains (declared, so flushed, then
+// refilled) and deletes the stale ones.
+func restorePayload(chains []Chain, stale []string) string {
 	var b strings.Builder
 	b.WriteString("*filter\n")
-	for _, c := range r.Chains {
+	for _, c := range chains {
 		fmt.Fprintf(&b, ":%s - [0:0]\n", c.Name)
 	}
 	// Stale chains are flushed by declaring them, then deleted once no
-	// (re-declared, hence flushed) chain of ours jumps to them any more.
+	// chain of ours (each re-declared, hence flushed) jumps to them any more.
 	for _, name := range stale {
 		fmt.Fprintf(&b, ":%s - [0:0]\n", name)
 	}
-	for _, c := range r.Chains {
+	for _, c := range chains {
 		for _, rule := range c.Rules {
 			b.WriteString("-A ")
 			b.WriteString(c.Name)
@@ -71,6 +77,18 @@ func (r Ruleset) Payload(stale []string) string {
 	}
 	b.WriteString("COMMIT\n")
 	return b.String()
+}
+
+// hash identifies the chain's content.
+func (c Chain) hash() [sha256.Size]byte {
+	h := sha256.New()
+	for _, r := range c.Rules {
+		h.Write([]byte(r))
+		h.Write([]byte{'\n'})
+	}
+	var sum [sha256.Size]byte
+	copy(sum[:], h.Sum(nil))
+	return sum
 }
 
 // EntryChains returns the names of the chains jumped to from FORWARD and INPUT.
@@ -127,12 +145,12 @@ func renderFamily(s Snapshot, view *clusterView, locals []*corev1.Pod, family IP
 	var podChains []Chain
 	var ingressJumps []string
 	for _, pod := range locals {
-		ip, ok := addrOfFamily(podIPs(pod), family)
+		ip, ok := addrOfFamily(view.podAddrs(pod), family)
 		if !ok {
 			continue
 		}
 		own := hostPrefix(ip).String()
-		ingressPolicies, egressPolicies := policiesFor(s.Policies, pod)
+		ingressPolicies, egressPolicies := view.policiesFor(pod)
 		key := pod.Namespace + "/" + pod.Name
 		if len(egressPolicies) > 0 {
 			name := podChainName(opts.ChainPrefix, "E-", key)
@@ -168,24 +186,18 @@ func renderFamily(s Snapshot, view *clusterView, locals []*corev1.Pod, family IP
 
 // policiesFor returns the policies that isolate the pod, per direction,
 // sorted by name for a stable output.
-func policiesFor(policies []*networkingv1.NetworkPolicy, pod *corev1.Pod) (ingress, egress []*networkingv1.NetworkPolicy) {
-	for _, np := range policies {
-		if !selectsTarget(np, pod) {
+func (v *clusterView) policiesFor(pod *corev1.Pod) (ingress, egress []*networkingv1.NetworkPolicy) {
+	for _, cp := range v.policiesByNS[pod.Namespace] {
+		if !cp.selects(pod) {
 			continue
 		}
-		in, eg := effectivePolicyTypes(np)
-		if in {
-			ingress = append(ingress, np)
+		if cp.ingress {
+			ingress = append(ingress, cp.np)
 		}
-		if eg {
-			egress = append(egress, np)
+		if cp.egress {
+			egress = append(egress, cp.np)
 		}
 	}
-	byName := func(list []*networkingv1.NetworkPolicy) {
-		sort.Slice(list, func(i, j int) bool { return list[i].Name < list[j].Name })
-	}
-	byName(ingress)
-	byName(egress)
 	return ingress, egress
 }
 
@@ -195,22 +207,26 @@ type allowSet struct {
 	lines []string
 }
 
-func (a *allowSet) add(direction string, peer netip.Prefix, m portMatch, comment string) {
-	var parts []string
-	if peer.IsValid() {
-		parts = append(parts, direction+" "+peer.String())
-	}
-	if args := m.args(); args != "" {
-		parts = append(parts, args)
-	}
-	parts = append(parts, "-m comment --comment \""+comment+"\"", "-j RETURN")
-	line := strings.Join(parts, " ")
-	if a.seen == nil {
-		a.seen = map[string]bool{}
-	}
-	if !a.seen[line] {
-		a.seen[line] = true
-		a.lines = append(a.lines, line)
+// addPorts adds the lines allowing peer (invalid prefix: any address) on the
+// given port matches. No matches means the rule allows nothing: no line.
+func (a *allowSet) addPorts(direction string, peer netip.Prefix, matches []portMatch, comment string) {
+	for _, ports := range groupPorts(matches) {
+		var parts []string
+		if peer.IsValid() {
+			parts = append(parts, direction+" "+peer.String())
+		}
+		if ports != "" {
+			parts = append(parts, string(ports))
+		}
+		parts = append(parts, "-m comment --comment \""+comment+"\"", "-j RETURN")
+		line := strings.Join(parts, " ")
+		if a.seen == nil {
+			a.seen = map[string]bool{}
+		}
+		if !a.seen[line] {
+			a.seen[line] = true
+			a.lines = append(a.lines, line)
+		}
 	}
 }
 
@@ -225,14 +241,12 @@ func ingressAllows(view *clusterView, pod *corev1.Pod, policies []*networkingv1.
 			if len(matches) == 0 {
 				continue
 			}
-			peers, ok := peerPrefixes(view, np.Namespace, rule.From, family)
+			peers, ok := view.cachedPeerPrefixes(np, false, i, rule.From, family)
 			if !ok {
 				continue
 			}
 			for _, peer := range peers {
-				for _, m := range matches {
-					set.add("-s", peer, m, comment)
-				}
+				set.addPorts("-s", peer, matches, comment)
 			}
 		}
 	}
@@ -247,38 +261,43 @@ func egressAllows(view *clusterView, pod *corev1.Pod, policies []*networkingv1.N
 		for i, rule := range np.Spec.Egress {
 			comment := fmt.Sprintf("%s/%s egress %d", np.Namespace, np.Name, i)
 			if !hasNamedPort(rule.Ports) {
-				peers, ok := peerPrefixes(view, np.Namespace, rule.To, family)
+				peers, ok := view.cachedPeerPrefixes(np, true, i, rule.To, family)
 				if !ok {
 					continue
 				}
 				matches := resolvePorts(rule.Ports, nil)
 				for _, peer := range peers {
-					for _, m := range matches {
-						set.add("-d", peer, m, comment)
-					}
+					set.addPorts("-d", peer, matches, comment)
 				}
 				continue
 			}
 			for _, dest := range destinationPods(view, np.Namespace, rule.To, family) {
-				ip, _ := addrOfFamily(podIPs(dest), family)
-				for _, m := range resolvePorts(rule.Ports, dest) {
-					set.add("-d", hostPrefix(ip), m, comment)
-				}
+				ip, _ := addrOfFamily(view.podAddrs(dest), family)
+				set.addPorts("-d", hostPrefix(ip), resolvePorts(rule.Ports, dest), comment)
 			}
 			// Numeric entries of a mixed list also apply to non-pod peers.
-			peers, ok := peerPrefixes(view, np.Namespace, rule.To, family)
+			peers, ok := view.cachedPeerPrefixes(np, true, i, rule.To, family)
 			if !ok {
 				continue
 			}
 			numeric := resolvePorts(rule.Ports, nil)
 			for _, peer := range peers {
-				for _, m := range numeric {
-					set.add("-d", peer, m, comment)
-				}
+				set.addPorts("-d", peer, numeric, comment)
 			}
 		}
 	}
 	return set.lines
+}
+
+// cachedPeerPrefixes memoizes peerPrefixes per policy rule and family.
+func (v *clusterView) cachedPeerPrefixes(np *networkingv1.NetworkPolicy, egress bool, rule int, peers []networkingv1.NetworkPolicyPeer, family IPFamily) ([]netip.Prefix, bool) {
+	key := peerCacheKey{policy: np, egress: egress, rule: rule, family: family}
+	if e, ok := v.peerCache[key]; ok {
+		return e.prefixes, e.ok
+	}
+	prefixes, ok := peerPrefixes(v, np.Namespace, peers, family)
+	v.peerCache[key] = peerCacheEntry{prefixes, ok}
+	return prefixes, ok
 }
 
 // peerPrefixes expands a rule's peer list to source or destination prefixes
@@ -314,7 +333,7 @@ func peerPrefixes(view *clusterView, policyNamespace string, peers []networkingv
 			continue
 		}
 		for _, p := range pods {
-			if ip, ok := addrOfFamily(podIPs(p), family); ok {
+			if ip, ok := addrOfFamily(view.podAddrs(p), family); ok {
 				out = append(out, hostPrefix(ip))
 			}
 		}
@@ -329,7 +348,7 @@ func destinationPods(view *clusterView, policyNamespace string, peers []networki
 	var out []*corev1.Pod
 	seen := map[*corev1.Pod]bool{}
 	add := func(p *corev1.Pod) {
-		if _, ok := addrOfFamily(podIPs(p), family); ok && !seen[p] {
+		if _, ok := addrOfFamily(view.podAddrs(p), family); ok && !seen[p] {
 			seen[p] = true
 			out = append(out, p)
 		}
@@ -350,7 +369,7 @@ func destinationPods(view *clusterView, policyNamespace string, peers []networki
 				continue
 			}
 			for _, p := range view.allSelectablePods() {
-				ip, ok := addrOfFamily(podIPs(p), family)
+				ip, ok := addrOfFamily(view.podAddrs(p), family)
 				if ok && containsAny(prefixes, ip) {
 					add(p)
 				}

@@ -258,6 +258,24 @@ func TestRenderGolden(t *testing.T) {
 			s.Pods = append(s.Pods, local, remote)
 			return s
 		}, RenderOptions{}},
+		{"multiport", "NP-PORT NP-RULE", func() Snapshot {
+			end := int32(8080)
+			return baseSnapshot(policy("x", "web", networkingv1.NetworkPolicySpec{
+				PodSelector: *selector("pod", "a"),
+				Ingress: []networkingv1.NetworkPolicyIngressRule{
+					{
+						From: []networkingv1.NetworkPolicyPeer{podPeer("pod", "b")},
+						Ports: []networkingv1.NetworkPolicyPort{
+							port(80), port(81, tcp), port(53, udp),
+							func() networkingv1.NetworkPolicyPort { p := port(8000); p.EndPort = &end; return p }(),
+							namedPort("serve-80-sctp", sctp), port(9, sctp),
+						},
+					},
+					// A protocol with no port swallows that protocol's ports.
+					{Ports: []networkingv1.NetworkPolicyPort{port(53, udp), {Protocol: &udp}, port(54, udp)}},
+				},
+			}))
+		}, RenderOptions{}},
 		{"ipv6-dual-stack", "NP-PEER-POD NP-IPBLOCK", func() Snapshot {
 			s := baseSnapshot(policy("x", "dual", networkingv1.NetworkPolicySpec{
 				PodSelector: *selector("pod", "a"),
