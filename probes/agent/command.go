@@ -75,7 +75,12 @@ SIGTERM or SIGINT close every socket and exit 0.`,
 				identity = identityFromEnv()
 			}
 			if identity == "" {
-				return errors.New("no identity: set --identity, $PROBE_IDENTITY, or $POD_NAMESPACE and $POD_NAME")
+				// A container started by hand (docker run IMAGE) still
+				// serves; the name says it is nobody's pod, so a probe that
+				// expects a pod sees wrong-peer, never connected.
+				host, _ := os.Hostname()
+				identity = "standalone/" + host
+				fmt.Fprintf(cmd.ErrOrStderr(), "probe: no --identity, $PROBE_IDENTITY or $POD_NAMESPACE/$POD_NAME: answering as %s\n", identity)
 			}
 			srv, err := Listen(identity, portNumbers, protocols, WithServeSCTPMode(mode))
 			if err != nil {
@@ -89,7 +94,7 @@ SIGTERM or SIGINT close every socket and exit 0.`,
 	}
 	cmd.Flags().StringSliceVar(&ports, "ports", []string{"80", "81"}, "ports to serve")
 	cmd.Flags().StringSliceVar(&protocols, "protocols", []string{"tcp", "udp", "sctp"}, "protocols to serve: tcp, udp, sctp")
-	cmd.Flags().StringVar(&identity, "identity", "", "identity to answer with, namespace/pod (default $PROBE_IDENTITY, else $POD_NAMESPACE/$POD_NAME)")
+	cmd.Flags().StringVar(&identity, "identity", "", "identity to answer with, namespace/pod (default $PROBE_IDENTITY, else $POD_NAMESPACE/$POD_NAME, else standalone/HOSTNAME)")
 	return cmd
 }
 
