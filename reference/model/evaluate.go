@@ -374,7 +374,7 @@ func (c *cellCtx) peerMatches(dir Direction, p *policyInfo, pe *peerInfo) (Decis
 		return Denied, ""
 	}
 	if pod.HostNetwork {
-		return Undefined, fmt.Sprintf("%s would match %s, but it uses the host network: implementation-defined", lowerFirst(why), pod.Ref())
+		return Undefined, fmt.Sprintf("it would match %s (%s), but %s uses the host network: implementation-defined", pod.Ref(), why, pod.Ref())
 	}
 	return Allowed, why
 }
@@ -384,13 +384,6 @@ func selText(s string) string {
 		return "{}"
 	}
 	return s
-}
-
-func lowerFirst(s string) string {
-	if s == "" {
-		return s
-	}
-	return string(s[0]|0x20) + s[1:]
 }
 
 func phaseText(p corev1.PodPhase) string {
