@@ -1,0 +1,38 @@
+package agent_test
+
+import (
+	"context"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/netpolcheck/netpolcheck/probes/agent"
+	"github.com/netpolcheck/netpolcheck/probes/agent/agenttest"
+)
+
+// TestSelfProbe runs a batch in the namespace that also serves, against its
+// own address: the server's and the client's raw SCTP sockets then see
+// each other's packets, and each must act only on its own. Clause: NP-SELF
+// (a pod reaching itself on its own IP).
+func TestSelfProbe(t *testing.T) {
+	n := newOutcomeNet(t)
+	var probes []agent.Probe
+	for _, proto := range []string{agent.TCP, agent.UDP, agent.SCTP} {
+		probes = append(probes,
+			agent.Probe{ID: proto + "-open", To: net.JoinHostPort(n.serverIPs[false], "80"), Protocol: proto, Timeout: time.Second, Expect: "x/a"},
+			agent.Probe{ID: proto + "-closed", To: net.JoinHostPort(n.serverIPs[false], "90"), Protocol: proto, Timeout: time.Second},
+		)
+	}
+	results, err := agenttest.Batch(context.Background(), probeBin, n.server, probes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, proto := range []string{agent.TCP, agent.UDP, agent.SCTP} {
+		if r := results[proto+"-open"]; r.Outcome != agent.Connected || r.Identity != "x/a" {
+			t.Errorf("[NP-SELF] %s to itself: outcome %q identity %q (%s), want connected x/a", proto, r.Outcome, r.Identity, r.Error)
+		}
+		if r := results[proto+"-closed"]; r.Outcome != agent.Refused {
+			t.Errorf("[NP-SELF] %s to its own closed port: outcome %q (%s), want refused", proto, r.Outcome, r.Error)
+		}
+	}
+}
