@@ -2,6 +2,7 @@ package model
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"strings"
 	"testing"
 
@@ -138,9 +139,19 @@ func (f *fuzzBytes) peers() []networkingv1.NetworkPolicyPeer {
 		default:
 			cidr := f.oneOf("10.0.1.0/24", "10.0.2.0/24", "10.0.0.0/16", "172.18.0.0/16", "0.0.0.0/0")
 			var except []string
-			if f.pick(2) == 0 {
-				// Sometimes outside the cidr: Validate must refuse that.
+			switch f.pick(8) {
+			case 0:
+				// Outside the cidr, or not narrower: Validate must refuse it.
+				except = append(except, f.oneOf("10.0.3.0/24", "10.0.0.0/8", cidr))
+			case 1, 2, 3:
 				except = append(except, fmt.Sprintf("10.0.%d.%d/%d", 1+f.pick(2), 8+f.pick(8), f.oneOf32(30, 31, 32)))
+				if cidr == "172.18.0.0/16" {
+					except = []string{"172.18.0.2/32"}
+				}
+				if cidr == "10.0.1.0/24" || cidr == "10.0.2.0/24" {
+					except[0] = strings.Replace(except[0], "10.0.2.", cidr[:7], 1)
+					except[0] = strings.Replace(except[0], "10.0.1.", cidr[:7], 1)
+				}
 			}
 			out = append(out, ipPeer(cidr, except...))
 		}
@@ -218,6 +229,15 @@ func FuzzModel(f *testing.F) {
 		[]byte("the quick brown fox jumps over the lazy dog and then some more bytes for policies"),
 		[]byte{255, 254, 253, 252, 251, 250, 249, 248, 247, 246, 245, 244, 243, 242, 241, 240, 239, 238, 237, 236, 235, 234, 233},
 	} {
+		f.Add(seed)
+	}
+	// Random seeds, fixed, so plain go test already explores many shapes.
+	r := rand.New(rand.NewPCG(7, 11))
+	for i := 0; i < 48; i++ {
+		seed := make([]byte, 160)
+		for j := range seed {
+			seed[j] = byte(r.UintN(256))
+		}
 		f.Add(seed)
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
