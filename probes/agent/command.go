@@ -52,6 +52,7 @@ func newServeCommand(sctpMode *string) *cobra.Command {
 		ports     []string
 		protocols []string
 		identity  string
+		noAbort   bool
 	)
 	cmd := &cobra.Command{
 		Use:   "serve [--identity NAMESPACE/POD] [--ports 80,81] [--protocols tcp,udp,sctp]",
@@ -82,7 +83,11 @@ SIGTERM or SIGINT close every socket and exit 0.`,
 				identity = "standalone/" + host
 				fmt.Fprintf(cmd.ErrOrStderr(), "probe: no --identity, $PROBE_IDENTITY or $POD_NAMESPACE/$POD_NAME: answering as %s\n", identity)
 			}
-			srv, err := Listen(identity, portNumbers, protocols, WithServeSCTPMode(mode))
+			opts := []ServeOption{WithServeSCTPMode(mode)}
+			if noAbort {
+				opts = append(opts, WithoutSCTPAbort())
+			}
+			srv, err := Listen(identity, portNumbers, protocols, opts...)
 			if err != nil {
 				return &runFailure{err}
 			}
@@ -94,6 +99,8 @@ SIGTERM or SIGINT close every socket and exit 0.`,
 	}
 	cmd.Flags().StringSliceVar(&ports, "ports", []string{"80", "81"}, "ports to serve")
 	cmd.Flags().StringSliceVar(&protocols, "protocols", []string{"tcp", "udp", "sctp"}, "protocols to serve: tcp, udp, sctp")
+	cmd.Flags().BoolVar(&noAbort, "sctp-no-abort", false,
+		"raw SCTP: do not ABORT INITs to ports not served (when several servers share a network namespace, e.g. hostNetwork)")
 	cmd.Flags().StringVar(&identity, "identity", "", "identity to answer with, namespace/pod (default $PROBE_IDENTITY, else $POD_NAMESPACE/$POD_NAME, else standalone/HOSTNAME)")
 	return cmd
 }

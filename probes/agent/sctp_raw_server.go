@@ -13,14 +13,16 @@ import (
 // Everything else (the client's ABORT, other chunks) needs no answer.
 //
 // A raw socket sees every SCTP packet to the namespace, so one raw server
-// per network namespace: a second one would ABORT the first one's ports.
+// per network namespace, unless all but one of them are told not to ABORT
+// (WithoutSCTPAbort).
 type rawSCTPServer struct {
-	socks []*rawSocket
-	ports map[uint16]bool
+	socks       []*rawSocket
+	ports       map[uint16]bool
+	abortOthers bool
 }
 
-func listenRawSCTP(ports []int) (sctpListener, error) {
-	s := &rawSCTPServer{ports: map[uint16]bool{}}
+func listenRawSCTP(ports []int, abortOthers bool) (sctpListener, error) {
+	s := &rawSCTPServer{ports: map[uint16]bool{}, abortOthers: abortOthers}
 	for _, p := range ports {
 		s.ports[uint16(p)] = true
 	}
@@ -72,8 +74,10 @@ func (s *rawSCTPServer) answer(sock *rawSocket, p rawPacket, cookie []byte) {
 			OutStreams: sctpStreams, InStreams: sctpStreams, InitialTSN: randomUint32(),
 			Params: []sctpParam{{Type: paramStateCookie, Value: cookie}},
 		})})
-	} else {
+	} else if s.abortOthers {
 		pkt = encodeSCTP(reply, sctpChunk{Type: chunkAbort})
+	} else {
+		return
 	}
 	_ = sock.send(p.Src, p.Dst, pkt)
 }

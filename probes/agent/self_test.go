@@ -36,3 +36,32 @@ func TestSelfProbe(t *testing.T) {
 		}
 	}
 }
+
+// TestSharedNamespaceServersWithoutAbort runs two servers in one network
+// namespace, as hostNetwork pods would, each on its own port: with
+// --sctp-no-abort neither ABORTs the other's SCTP port, so each port is
+// answered by its own server. Clause: NP-HOSTNET (hostNetwork pods share
+// their node's namespace).
+func TestSharedNamespaceServersWithoutAbort(t *testing.T) {
+	agenttest.RequireRoot(t)
+	client, node := agenttest.Namespace(t, "h3hc"), agenttest.Namespace(t, "h3hn")
+	agenttest.Link(t, client, node, "10.35.0.1/30", "10.35.0.2/30")
+	agenttest.Serve(t, probeBin, node, "host/one", "80", "--sctp-no-abort")
+	agenttest.Serve(t, probeBin, node, "host/two", "81", "--sctp-no-abort")
+	probes := []agent.Probe{
+		{ID: "one", To: "10.35.0.2:80", Protocol: agent.SCTP, Timeout: time.Second, Expect: "host/one"},
+		{ID: "two", To: "10.35.0.2:81", Protocol: agent.SCTP, Timeout: time.Second, Expect: "host/two"},
+	}
+	// Repeat: with ABORTs the first answer would be a race between the two.
+	for round := range 5 {
+		results, err := agenttest.Batch(context.Background(), probeBin, client, probes)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range probes {
+			if r := results[p.ID]; r.Outcome != agent.Connected {
+				t.Fatalf("round %d: SCTP to %s: outcome %q identity %q (%s), want connected %s", round, p.To, r.Outcome, r.Identity, r.Error, p.Expect)
+			}
+		}
+	}
+}

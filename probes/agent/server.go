@@ -19,6 +19,9 @@ type Server struct {
 	ports     []int
 	protocols []string
 	sctpMode  SCTPMode
+	// sctpAbortUnserved: the raw SCTP server ABORTs INITs to ports it does
+	// not serve, as a kernel SCTP stack would.
+	sctpAbortUnserved bool
 
 	tcp  []net.Listener
 	udp  []net.PacketConn
@@ -43,6 +46,14 @@ func WithServeSCTPMode(mode SCTPMode) ServeOption {
 	return func(s *Server) { s.sctpMode = mode }
 }
 
+// WithoutSCTPAbort stops a raw SCTP server from answering INITs to ports
+// it does not serve. Use it when several probe servers share one network
+// namespace (hostNetwork pods): each one's raw socket sees every INIT, and
+// would otherwise ABORT the others' ports.
+func WithoutSCTPAbort() ServeOption {
+	return func(s *Server) { s.sctpAbortUnserved = false }
+}
+
 // Listen opens every port for every protocol (TCP, UDP, SCTP; any case) on
 // all addresses. identity is what the server answers with (namespace/pod).
 // Raw SCTP needs CAP_NET_RAW; without it Listen fails and says so.
@@ -58,7 +69,7 @@ func Listen(identity string, ports []int, protocols []string, opts ...ServeOptio
 			return nil, fmt.Errorf("port %d out of range 1-65535", p)
 		}
 	}
-	s := &Server{identity: identity, ports: dedupPorts(ports), sctpMode: SCTPAuto}
+	s := &Server{identity: identity, ports: dedupPorts(ports), sctpMode: SCTPAuto, sctpAbortUnserved: true}
 	for _, o := range opts {
 		o(s)
 	}
@@ -111,7 +122,7 @@ func (s *Server) open() error {
 			if mode == SCTPKernel {
 				s.sctp, err = listenKernelSCTP(s.ports)
 			} else {
-				s.sctp, err = listenRawSCTP(s.ports)
+				s.sctp, err = listenRawSCTP(s.ports, s.sctpAbortUnserved)
 			}
 			if err != nil {
 				return fmt.Errorf("serve SCTP (%s sockets): %w", mode, err)

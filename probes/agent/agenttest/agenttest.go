@@ -145,12 +145,13 @@ func IPTables(tb testing.TB, ns string, v6 bool, args ...string) {
 	Run(tb, append([]string{"ip", "netns", "exec", ns, cmd, "-w"}, args...)...)
 }
 
-// Serve runs `probe serve` in ns and waits for its ready line. Cleanup
+// Serve runs `probe serve` in ns, with extraArgs after its own flags, and
+// waits for its ready line. Cleanup
 // sends SIGTERM and reports an unclean exit as a test error.
 func Serve(tb testing.TB, probeBin, ns, identity string, ports string, extraArgs ...string) {
 	tb.Helper()
-	args := append([]string{"netns", "exec", ns, probeBin}, extraArgs...)
-	args = append(args, "serve", "--identity", identity, "--ports", ports, "--protocols", "tcp,udp,sctp")
+	args := []string{"netns", "exec", ns, probeBin, "serve", "--identity", identity, "--ports", ports, "--protocols", "tcp,udp,sctp"}
+	args = append(args, extraArgs...)
 	cmd := exec.Command("ip", args...)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
