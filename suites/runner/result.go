@@ -27,11 +27,11 @@ type StepResult struct {
 	Name   string `json:"name"`
 	Passed bool   `json:"passed"`
 	Error  string `json:"error,omitempty"`
-	// Converged: every judged cell matched in some round, and still matched
-	// in the last one.
+	// Converged: every judged cell matched in the last round.
 	Converged bool `json:"converged"`
 	// TimeToConverge runs from the end of the actions to the start of the
-	// first round in which every judged cell matched.
+	// first round of the final run of rounds in which every judged cell
+	// matched.
 	TimeToConverge time.Duration        `json:"timeToConverge,omitempty"`
 	Rounds         int                  `json:"rounds"`
 	Deadline       time.Duration        `json:"deadline"`
@@ -54,9 +54,10 @@ type Summary struct {
 	// LeakRounds counts (cell, round) pairs where a cell that must be denied
 	// was observed connected before convergence: transient leaks.
 	LeakRounds int `json:"leakRounds"`
-	// LeaksAfterConvergence counts the same after convergence: a failure.
+	// LeaksAfterConvergence counts the same once convergence was stable (two
+	// matching rounds in a row): a failure.
 	LeaksAfterConvergence int `json:"leaksAfterConvergence"`
-	// Flips counts outcome changes after convergence (flakes).
+	// Flips counts outcome changes after stable convergence (flakes).
 	Flips int `json:"flips"`
 }
 

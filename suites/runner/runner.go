@@ -40,8 +40,8 @@ func WithProbeTimeout(d time.Duration) Option { return func(r *Runner) { r.probe
 // WithRoundInterval sets the pause between two rounds of probes.
 func WithRoundInterval(d time.Duration) Option { return func(r *Runner) { r.roundInterval = d } }
 
-// WithSettleRounds sets how many rounds run after convergence to catch
-// flips and late leaks.
+// WithSettleRounds sets how many rounds run after convergence is stable
+// (two matching rounds in a row) to catch flips and late leaks.
 func WithSettleRounds(n int) Option { return func(r *Runner) { r.settleRounds = n } }
 
 // WithLogf sends one line per step to logf.

@@ -14,6 +14,9 @@ import (
 	"github.com/netpolcheck/netpolcheck/suites/cases"
 )
 
+// stableRounds is how many matching rounds in a row make convergence stable.
+const stableRounds = 2
+
 // runStep applies the step's actions, asks the model for the expected table
 // of the cluster as it now is, and probes in rounds until every judged cell
 // matched and kept matching for settle more rounds, or the deadline passed.
@@ -59,8 +62,13 @@ func (r *Runner) runStep(ctx context.Context, step cases.Step, settle int) StepR
 		return sr
 	}
 
+	// A round in which every cell matches may be a lucky mix of old and new
+	// rules (probes of one round run over a few milliseconds while the
+	// enforcer works through the actions one by one). Convergence is
+	// therefore stable only after stableRounds matching rounds in a row;
+	// from then on a leak is a failure and a change is a flip.
 	end := actionsDone.Add(sr.Deadline)
-	converged, everConverged, settled := false, false, 0
+	streak, stable := 0, false
 	for {
 		roundStart := time.Now()
 		obs, err := matrix.Run(ctx, r.cluster.Prober(), probeCells, matrix.WithProbeTimeout(r.probeTimeout))
@@ -74,7 +82,7 @@ func (r *Runner) runStep(ctx context.Context, step cases.Step, settle int) StepR
 		for i := range cells {
 			c := &cells[i]
 			res := obs.Results[probeCells[i].Key()]
-			if everConverged && res.Outcome != c.Observed {
+			if stable && res.Outcome != c.Observed {
 				c.Flips++
 			}
 			c.Observed, c.Detail = res.Outcome, res.Error
@@ -82,7 +90,7 @@ func (r *Runner) runStep(ctx context.Context, step cases.Step, settle int) StepR
 				firstErr = c
 			}
 			if c.Expected == model.Denied && res.Outcome == agent.Connected {
-				if everConverged {
+				if stable {
 					c.LeaksAfterConvergence++
 				} else {
 					c.LeakRounds++
@@ -102,24 +110,20 @@ func (r *Runner) runStep(ctx context.Context, step cases.Step, settle int) StepR
 			// Errors are infrastructure failures, never "blocked".
 			sr.Error = fmt.Sprintf("probes could not run (round %d), e.g. %s -> %s %d/%s: %s",
 				sr.Rounds, firstErr.From, firstErr.To, firstErr.Port, firstErr.Protocol, firstErr.Detail)
-			converged = false
+			streak = 0
 			break
 		}
 		if allMatch {
-			if !converged {
-				converged, settled = true, 0
-				if !everConverged {
-					everConverged = true
-					sr.TimeToConverge = roundStart.Sub(actionsDone)
-				}
-			} else {
-				settled++
+			if streak == 0 {
+				sr.TimeToConverge = roundStart.Sub(actionsDone)
 			}
-			if settled >= settle {
+			streak++
+			stable = stable || streak >= stableRounds
+			if streak >= roundsToFinish(settle) {
 				break
 			}
 		} else {
-			converged = false
+			streak = 0
 		}
 		if time.Now().After(end) {
 			break
@@ -133,12 +137,26 @@ func (r *Runner) runStep(ctx context.Context, step cases.Step, settle int) StepR
 			break
 		}
 	}
+	converged := streak > 0
+	if !converged {
+		sr.TimeToConverge = 0
+	}
 	sr.Converged = converged
 	sr.Cells = cells
 	sr.Summary = summarize(cells)
 	sr.Passed = sr.Error == "" && converged && sr.Summary.LeaksAfterConvergence == 0
 	explainFailures(table, &sr)
 	return sr
+}
+
+// roundsToFinish is how many matching rounds in a row end a step: enough
+// to make convergence stable, then settle more to watch for leaks and flips.
+// With settle 0 the first matching round ends it (the reset uses this).
+func roundsToFinish(settle int) int {
+	if settle == 0 {
+		return 1
+	}
+	return stableRounds + settle
 }
 
 // plan lists the cells of a step: every ordered pod pair (self pairs
