@@ -133,24 +133,7 @@ func TestHandWrittenRejectSatisfiesTheModel(t *testing.T) {
 	if err := r.Reset(ctx, tc); err != nil {
 		t.Fatal(err)
 	}
-	topo, err := c.Topology(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var xa model.Pod
-	for _, p := range topo.Pods {
-		if p.Ref().String() == "x/a" {
-			xa = p
-		}
-	}
-	// Pods hang off their node by routed veths: all traffic to x/a from
-	// other pods crosses its node's FORWARD chain. Only new connections are
-	// refused: replies to x/a's own connections must pass.
-	rule := []string{"netns", "exec", c.Name() + xa.Node, "iptables", "-w", "-I", "FORWARD", "-d", xa.IP + "/32", "-m", "conntrack", "--ctstate", "NEW",
-		"-j", "REJECT", "--reject-with", "icmp-admin-prohibited"}
-	if out, err := exec.Command("ip", rule...).CombinedOutput(); err != nil {
-		t.Fatalf("ip %v: %v: %s", rule, err, out)
-	}
+	rejectNewToXA(t, c, "-I")
 	sr := r.runStep(ctx, cases.Step{Name: "isolate x/a", Actions: []cases.Action{{CreatePolicy: denyIngressToXA()}}}, 2)
 	if !sr.Passed || !sr.Converged || sr.Rounds != stableRounds+2 {
 		t.Fatalf("want a pass after stable convergence + 2 settle rounds, got passed=%v converged=%v rounds=%d error=%q\n%s",
@@ -163,5 +146,59 @@ func TestHandWrittenRejectSatisfiesTheModel(t *testing.T) {
 		if cell.To == "x/a" && cell.From != "x/a" && cell.Observed != agent.Rejected {
 			t.Errorf("%s -> x/a observed %s, want rejected", cell.From, cell.Observed)
 		}
+	}
+}
+
+// rejectNewToXA inserts (-I) or deletes (-D) a rule in x/a's node that
+// rejects new connections to x/a. Pods hang off their node by routed veths:
+// all traffic to x/a from other pods crosses its node's FORWARD chain.
+// Replies to x/a's own connections must pass, hence NEW only.
+func rejectNewToXA(t *testing.T, c *netns.Cluster, op string) {
+	t.Helper()
+	topo, err := c.Topology(context.Background())
+	if err != nil {
+		t.Error(err)
+		return
+	}
+	for _, p := range topo.Pods {
+		if p.Ref().String() != "x/a" {
+			continue
+		}
+		rule := []string{"netns", "exec", c.Name() + p.Node, "iptables", "-w", op, "FORWARD", "-d", p.IP + "/32",
+			"-m", "conntrack", "--ctstate", "NEW", "-j", "REJECT", "--reject-with", "icmp-admin-prohibited"}
+		if out, err := exec.Command("ip", rule...).CombinedOutput(); err != nil {
+			t.Errorf("ip %v: %v: %s", rule, err, out)
+		}
+		return
+	}
+	t.Error("x/a is not deployed")
+}
+
+// An enforcement that goes away after convergence is a leak after
+// convergence: the step must fail even if nothing else changed.
+func TestLeakAfterConvergenceFailsTheStep(t *testing.T) {
+	c := newCluster(t)
+	ctx := context.Background()
+	r := New(c, WithDeadline(1500*time.Millisecond), WithProbeTimeout(500*time.Millisecond), WithRoundInterval(20*time.Millisecond))
+	tc := cases.Case{Name: "deny ingress to x/a, then the rule vanishes", Topology: smallTopology()}
+	if err := r.Reset(ctx, tc); err != nil {
+		t.Fatal(err)
+	}
+	rejectNewToXA(t, c, "-I")
+	// Settle long enough (about a second of rounds) for the rule to vanish
+	// while the runner watches.
+	done := make(chan StepResult)
+	go func() {
+		done <- r.runStep(ctx, cases.Step{Name: "isolate x/a", Actions: []cases.Action{{CreatePolicy: denyIngressToXA()}}}, 40)
+	}()
+	time.Sleep(400 * time.Millisecond)
+	rejectNewToXA(t, c, "-D")
+	sr := <-done
+	if sr.Passed || sr.Summary.LeaksAfterConvergence == 0 {
+		t.Fatalf("want a failed step with leaks after convergence, got passed=%v summary=%+v", sr.Passed, sr.Summary)
+	}
+	text := Describe(CaseResult{Name: tc.Name, Steps: []StepResult{sr}})
+	if !strings.Contains(text, "leaks after convergence") || !strings.Contains(text, " L ") {
+		t.Errorf("description does not show the leak:\n%s", text)
 	}
 }
