@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/netip"
 	"os"
 	"os/exec"
@@ -37,6 +38,9 @@ func requireRoot(t testing.TB) {
 		t.Fatal("this test creates network namespaces and iptables rules: run as root")
 	}
 }
+
+// quietLogger keeps test output to warnings and errors.
+var quietLogger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 
 var probeBinary struct {
 	once sync.Once
@@ -190,6 +194,7 @@ func (c *testCluster) startEnforcers() {
 	})
 	for _, n := range c.fab.Nodes() {
 		opts := append([]Option{
+			WithLogger(quietLogger),
 			WithNodeName(n.Name),
 			WithNetNS(fabric.NetNSPath(n.NetNS)),
 			WithMinSyncInterval(20 * time.Millisecond),
