@@ -28,7 +28,11 @@ func init() {
 		return
 	}
 	// This process was started by a netns cluster as a pod's probe agent: it
-	// never returns to the host program's main or tests.
+	// never returns to the host program's main or tests. Without a control
+	// socket it is the plain `probe` command (e.g. `probe batch`).
+	if os.Getenv(controlEnv) == "" {
+		os.Exit(agent.Main())
+	}
 	if err := runAgent(os.Args[1:]); err != nil {
 		fmt.Fprintln(os.Stderr, "netns agent:", err)
 		os.Exit(1)

@@ -71,6 +71,10 @@ func (c *Cluster) Deploy(ctx context.Context, topo *model.Topology) error {
 	nsAPI := c.client.CoreV1().Namespaces()
 	for name := range current.Namespaces {
 		if _, keep := topo.Namespaces[name]; !keep {
+			// The fake API has no garbage collector: policies go first.
+			if err := c.client.NetworkingV1().NetworkPolicies(name).DeleteCollection(ctx, metav1.DeleteOptions{}, metav1.ListOptions{}); err != nil {
+				return fmt.Errorf("deploy: delete policies of namespace %s: %w", name, err)
+			}
 			if err := nsAPI.Delete(ctx, name, metav1.DeleteOptions{}); err != nil {
 				return fmt.Errorf("deploy: delete namespace %s: %w", name, err)
 			}
