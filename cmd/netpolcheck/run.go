@@ -134,6 +134,10 @@ func runCases(ctx context.Context, f runFlags, stdout, stderr io.Writer) error {
 		}
 		progress.caseStarts(i, len(failedNames), c.Name)
 		res := r.Run(ctx, c)
+		if ctx.Err() != nil {
+			// Interrupted mid-case: its result says nothing about the enforcer.
+			break
+		}
 		if results != nil {
 			line, err := json.Marshal(res)
 			if err == nil {

@@ -56,11 +56,13 @@ func describeStep(b *strings.Builder, sr StepResult) {
 	for _, pp := range sr.Ports {
 		writeGrids(b, sr, pp)
 	}
-	b.WriteString("\nwrong cells:\n")
 	n := 0
 	for _, c := range sr.Cells {
 		if (c.Expected == model.Undefined || c.Match) && c.LeaksAfterConvergence == 0 {
 			continue
+		}
+		if n == 0 {
+			b.WriteString("\nwrong cells:\n")
 		}
 		if n++; n > maxExplained {
 			fmt.Fprintf(b, "  ... and %d more\n", s.Mismatched-maxExplained)
