@@ -22,14 +22,17 @@ type applier struct {
 	prefix      string
 	ipt         *iptables.IPTables
 	restorePath string
+	savePath    string
 
 	// inKernel maps each chain of ours to the hash of the content we last
 	// wrote; a zero hash means "exists, content unknown" (found by listing).
 	inKernel map[string][sha256.Size]byte
+	// lastWritten is the ruleset the kernel holds, for rule counts.
+	lastWritten []Chain
 }
 
 func newApplier(family IPFamily, backend Backend, prefix string) (*applier, error) {
-	iptCmd, restoreCmd := backend.binaries(family)
+	iptCmd, restoreCmd, saveCmd := backend.binaries(family)
 	proto := iptables.ProtocolIPv4
 	if family == IPv6 {
 		proto = iptables.ProtocolIPv6
@@ -42,19 +45,31 @@ func newApplier(family IPFamily, backend Backend, prefix string) (*applier, erro
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", family, err)
 	}
-	return &applier{family: family, prefix: prefix, ipt: ipt, restorePath: restorePath}, nil
+	savePath, err := exec.LookPath(saveCmd)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", family, err)
+	}
+	return &applier{family: family, prefix: prefix, ipt: ipt, restorePath: restorePath, savePath: savePath}, nil
 }
 
-// ownedChains lists the filter chains whose names carry our prefix.
-func (a *applier) ownedChains() (map[string]bool, error) {
-	chains, err := a.ipt.ListChains(filterTable)
+// ownedChains reads the filter table once (iptables-save) and returns our
+// chains with their rule counts.
+func (a *applier) ownedChains(ctx context.Context) (map[string]int, error) {
+	cmd := exec.CommandContext(ctx, a.savePath, "-t", filterTable)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
 	if err != nil {
-		return nil, fmt.Errorf("%s: list chains: %w", a.family, err)
+		return nil, fmt.Errorf("%s: %s: %w: %s", a.family, a.savePath, err, strings.TrimSpace(stderr.String()))
 	}
-	owned := map[string]bool{}
-	for _, c := range chains {
-		if strings.HasPrefix(c, a.prefix) {
-			owned[c] = true
+	owned := map[string]int{}
+	for line := range strings.Lines(string(out)) {
+		if name, ok := strings.CutPrefix(line, ":"+a.prefix); ok {
+			name, _, _ = strings.Cut(name, " ")
+			owned[a.prefix+name] += 0
+		} else if rest, ok := strings.CutPrefix(line, "-A "+a.prefix); ok {
+			name, _, _ := strings.Cut(rest, " ")
+			owned[a.prefix+name]++
 		}
 	}
 	return owned, nil
@@ -67,13 +82,23 @@ func (a *applier) ownedChains() (map[string]bool, error) {
 // chains someone deleted (rewritten). It returns whether it wrote.
 func (a *applier) apply(ctx context.Context, rs Ruleset, verify bool) (bool, error) {
 	if verify || a.inKernel == nil {
-		owned, err := a.ownedChains()
+		owned, err := a.ownedChains(ctx)
 		if err != nil {
 			return false, err
 		}
+		written := map[string]int{}
+		for _, c := range a.lastWritten {
+			written[c.Name] = len(c.Rules)
+		}
 		refreshed := map[string][sha256.Size]byte{}
-		for name := range owned {
-			refreshed[name] = a.inKernel[name] // zero when we never wrote it
+		for name, count := range owned {
+			// A chain whose rule count differs from what we wrote was
+			// edited by someone else: forget its hash so it is rewritten.
+			if n, ok := written[name]; ok && n == count {
+				refreshed[name] = a.inKernel[name]
+			} else {
+				refreshed[name] = [sha256.Size]byte{}
+			}
 		}
 		a.inKernel = refreshed
 	}
@@ -102,6 +127,7 @@ func (a *applier) apply(ctx context.Context, rs Ruleset, verify bool) (bool, err
 		}
 		a.inKernel, wrote = desired, true
 	}
+	a.lastWritten = rs.Chains
 	forward, input := EntryChains(a.prefix)
 	if err := a.ensureJumpFirst("FORWARD", forward); err != nil {
 		return wrote, err
@@ -184,7 +210,7 @@ func (a *applier) removeAll(ctx context.Context) error {
 	if err := a.deleteJumps("INPUT", input); err != nil {
 		return err
 	}
-	owned, err := a.ownedChains()
+	owned, err := a.ownedChains(ctx)
 	if err != nil {
 		return err
 	}

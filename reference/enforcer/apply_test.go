@@ -64,6 +64,16 @@ func TestJumpIsKeptFirstInForwardAndInput(t *testing.T) {
 	if n := strings.Count(run(t, node.NetNS, "iptables", "-S", "FORWARD"), "-j NPC-FORWARD"); n != 1 {
 		t.Fatalf("%d FORWARD jumps, want exactly 1", n)
 	}
+
+	// Someone flushes one of our pod chains: the next resync rewrites it.
+	c.apply(policy("x", "deny", networkingv1.NetworkPolicySpec{}))
+	chain := podChainName(DefaultChainPrefix, "I-", "x/a")
+	hasReject := func() bool {
+		return strings.Contains(run(t, node.NetNS, "iptables", "-S", chain), "-j REJECT")
+	}
+	waitFor(t, "x/a's ingress chain", hasReject)
+	run(t, node.NetNS, "iptables", "-F", chain)
+	waitFor(t, "the flushed chain rewritten by a resync", hasReject)
 }
 
 func TestFailedRestoreKeepsOldRulesAndTurnsNotReady(t *testing.T) {
@@ -159,7 +169,7 @@ func TestGoldenPayloadsAreAcceptedByIptables(t *testing.T) {
 		}
 		for _, backend := range []Backend{BackendLegacy, BackendNFT} {
 			for family, payload := range map[IPFamily]string{IPv4: v4, IPv6: v6} {
-				_, restore := backend.binaries(family)
+				_, restore, _ := backend.binaries(family)
 				cmd := fabric.Command(ctx, node.NetNS, restore, "--noflush", "--wait")
 				cmd.Stdin = strings.NewReader(payload)
 				if out, err := cmd.CombinedOutput(); err != nil {

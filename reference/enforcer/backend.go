@@ -29,19 +29,20 @@ func ParseBackend(s string) (Backend, error) {
 	return "", fmt.Errorf("iptables backend %q: want auto, legacy, nft or default", s)
 }
 
-// binaries returns the iptables and iptables-restore commands of a backend.
-func (b Backend) binaries(family IPFamily) (iptablesCmd, restoreCmd string) {
+// binaries returns the iptables, iptables-restore and iptables-save commands
+// of a backend.
+func (b Backend) binaries(family IPFamily) (iptablesCmd, restoreCmd, saveCmd string) {
 	base := "iptables"
 	if family == IPv6 {
 		base = "ip6tables"
 	}
 	switch b {
 	case BackendLegacy:
-		return base + "-legacy", base + "-legacy-restore"
+		return base + "-legacy", base + "-legacy-restore", base + "-legacy-save"
 	case BackendNFT:
-		return base + "-nft", base + "-nft-restore"
+		return base + "-nft", base + "-nft-restore", base + "-nft-save"
 	}
-	return base, base + "-restore"
+	return base, base + "-restore", base + "-save"
 }
 
 // detectBackend counts the rules each backend holds (IPv4 and IPv6, every
