@@ -49,6 +49,19 @@ func (p *podRuntime) serves(pod model.Pod) bool {
 	return true
 }
 
+// alive says whether the agent still runs.
+func (p *podRuntime) alive() bool {
+	if p.exited == nil {
+		return false
+	}
+	select {
+	case <-p.exited:
+		return false
+	default:
+		return true
+	}
+}
+
 func (p *podRuntime) stopAgent() {
 	if p.agent == nil || p.agent.Process == nil {
 		return
@@ -87,9 +100,12 @@ func (c *Cluster) CreatePod(ctx context.Context, pod model.Pod) error {
 	}
 	parked := c.parked[ref.String()]
 	delete(c.parked, ref.String())
-	if parked != nil && parked.node.Name == node.Name && parked.serves(pod) && (pod.IP == "" || pod.IP == parked.netns.IP.String()) {
-		// A pod Deploy set aside earlier comes back as it was: same
-		// namespace, same agent, a new API object.
+	if parked != nil && parked.alive() && parked.node.Name == node.Name && parked.serves(pod) &&
+		(pod.IP == "" || pod.IP == parked.netns.IP.String()) {
+		// A pod Deploy set aside earlier comes back: same namespace, same
+		// agent, a new API object with a new UID.
+		c.podSeq++
+		parked.uid = fmt.Sprintf("%spod%d", c.prefix, c.podSeq)
 		c.pods[ref.String()] = parked
 		c.mu.Unlock()
 		return c.publishPod(ctx, parked, pod)
@@ -105,7 +121,9 @@ func (c *Cluster) CreatePod(ctx context.Context, pod model.Pod) error {
 	c.pods[ref.String()] = rt // reserved; removed again on failure
 	c.mu.Unlock()
 	if parked != nil {
-		c.discard(ctx, parked)
+		if err := c.discard(ctx, parked); err != nil {
+			c.logf("netns cluster %s: discard parked pod %s: %v", c.prefix, ref, err)
+		}
 	}
 
 	if err := c.startPod(ctx, rt, pod, node); err != nil {
