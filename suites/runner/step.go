@@ -131,7 +131,7 @@ func (r *Runner) runStep(ctx context.Context, step cases.Step, settle int) StepR
 		select {
 		case <-ctx.Done():
 			sr.Error = "interrupted: " + ctx.Err().Error()
-		case <-time.After(r.roundInterval):
+		case <-time.After(r.pause(sr.Rounds)):
 		}
 		if sr.Error != "" {
 			break
@@ -147,6 +147,13 @@ func (r *Runner) runStep(ctx context.Context, step cases.Step, settle int) StepR
 	sr.Passed = sr.Error == "" && converged && sr.Summary.LeaksAfterConvergence == 0
 	explainFailures(table, &sr)
 	return sr
+}
+
+// pause is the wait before the next round: the round interval at first,
+// growing to ten times it for steps that take long, so a step stuck until
+// its deadline does not hog the machine.
+func (r *Runner) pause(rounds int) time.Duration {
+	return r.roundInterval * time.Duration(min(1+rounds/10, 10))
 }
 
 // roundsToFinish is how many matching rounds in a row end a step: enough
