@@ -1,0 +1,82 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestRunRejectsBadInput(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"run", "--cluster", "nope"}, `--cluster "nope"`},
+		{[]string{"run", "--enforcer", "calico"}, `--enforcer "calico"`},
+		{[]string{"run", "--focus", "("}, `focus "("`},
+		{[]string{"run", "--label-filter", "ingress &&"}, `label filter "ingress &&"`},
+		{[]string{"run", "--focus", "no case has this name"}, "no case matches"},
+		{[]string{"run", "--deadline", "0s"}, "must be positive"},
+	} {
+		_, stderr, code := runNetpolcheck(t, "", tc.args...)
+		if code != exitBadInput || !strings.Contains(stderr, tc.want) {
+			t.Errorf("%v: exit %d, stderr %q; want exit %d mentioning %q", tc.args, code, stderr, exitBadInput, tc.want)
+		}
+	}
+}
+
+func TestRunListsSelectedCases(t *testing.T) {
+	stdout, stderr, code := runNetpolcheck(t, "", "run", "--list", "--label-filter", "sctp && upstream")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	lines := strings.Split(strings.TrimSpace(stdout), "\n")
+	if len(lines) != 3 {
+		t.Fatalf("want the 3 upstream SCTP cases, got %d:\n%s", len(lines), stdout)
+	}
+	for _, l := range lines {
+		if !strings.HasPrefix(l, "upstream sctp: ") || !strings.Contains(l, "sctp") {
+			t.Errorf("unexpected case %q", l)
+		}
+	}
+}
+
+// One case end to end on a netns cluster: it passes with the reference
+// enforcer and fails, with its grids, without one.
+func TestRunOneCaseWithAndWithoutEnforcer(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Fatal("netpolcheck run builds a netns cluster: run as root")
+	}
+	focus := "^upstream tcp: should support a 'default-deny-ingress' policy$"
+	results := filepath.Join(t.TempDir(), "results.jsonl")
+	stdout, stderr, code := runNetpolcheck(t, "", "run", "--focus", focus, "--results", results)
+	if code != 0 || !strings.Contains(stdout, "1 cases: 1 passed, 0 failed") {
+		t.Fatalf("with the reference enforcer: exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+	}
+	if !strings.Contains(stderr, "[1/1]") {
+		t.Errorf("no progress line on stderr: %q", stderr)
+	}
+	data, err := os.ReadFile(results)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var res struct {
+		Name   string `json:"name"`
+		Passed bool   `json:"passed"`
+	}
+	if err := json.Unmarshal(data, &res); err != nil || !res.Passed {
+		t.Errorf("results file: %v %+v\n%s", err, res, data)
+	}
+
+	stdout, stderr, code = runNetpolcheck(t, "", "run", "--focus", focus, "--enforcer", "none")
+	if code != exitFailed {
+		t.Fatalf("without an enforcer: exit %d, want %d\nstdout:\n%s\nstderr:\n%s", code, exitFailed, stdout, stderr)
+	}
+	for _, want := range []string{"FAIL upstream tcp", "| expected", "x/b -> x/a 80/TCP: expected denied, observed connected", "NP-ISO", "1 failed"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("stdout lacks %q:\n%s", want, stdout)
+		}
+	}
+}
