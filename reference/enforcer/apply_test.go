@@ -40,7 +40,11 @@ func TestJumpIsKeptFirstInForwardAndInput(t *testing.T) {
 	node, _ := c.fab.Node(0)
 	t.Cleanup(func() { Cleanup(context.Background(), WithNetNS(fabric.NetNSPath(node.NetNS))) })
 	first := func(chain string) string {
-		lines := strings.Split(strings.TrimSpace(run(t, node.NetNS, "iptables", "-S", chain)), "\n")
+		out, err := fabric.Command(context.Background(), node.NetNS, "iptables", "-S", chain).CombinedOutput()
+		if err != nil {
+			return "" // a concurrent commit; the caller polls again
+		}
+		lines := strings.Split(strings.TrimSpace(string(out)), "\n")
 		if len(lines) < 2 {
 			return ""
 		}
@@ -69,7 +73,9 @@ func TestJumpIsKeptFirstInForwardAndInput(t *testing.T) {
 	c.apply(policy("x", "deny", networkingv1.NetworkPolicySpec{}))
 	chain := podChainName(DefaultChainPrefix, "I-", "x/a")
 	hasReject := func() bool {
-		return strings.Contains(run(t, node.NetNS, "iptables", "-S", chain), "-j REJECT")
+		// Not run(): iptables-nft may fail while a concurrent restore commits.
+		out, err := fabric.Command(context.Background(), node.NetNS, "iptables", "-S", chain).CombinedOutput()
+		return err == nil && strings.Contains(string(out), "-j REJECT")
 	}
 	waitFor(t, "x/a's ingress chain", hasReject)
 	run(t, node.NetNS, "iptables", "-F", chain)

@@ -386,4 +386,3 @@ func (c *testCluster) iptablesSave(node fabric.Node) string {
 	}
 	return all.String()
 }
-
