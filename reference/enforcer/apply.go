@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/coreos/go-iptables/iptables"
 )
@@ -154,9 +155,9 @@ func (a *applier) restore(ctx context.Context, payload string) error {
 // ensureJumpFirst keeps "-j target" as rule 1 of the builtin chain: it must
 // come before anything that ACCEPTs (e.g. kube-proxy's KUBE-FORWARD).
 func (a *applier) ensureJumpFirst(builtin, target string) error {
-	rules, err := a.ipt.List(filterTable, builtin)
+	rules, err := a.listWithRetry(builtin)
 	if err != nil {
-		return fmt.Errorf("%s: list %s: %w", a.family, builtin, err)
+		return err
 	}
 	want := fmt.Sprintf("-A %s -j %s", builtin, target)
 	// rules[0] is the policy line ("-P FORWARD ACCEPT").
@@ -178,6 +179,21 @@ func (a *applier) ensureJumpFirst(builtin, target string) error {
 		return fmt.Errorf("%s: insert jump %s -> %s: %w", a.family, builtin, target, err)
 	}
 	return nil
+}
+
+// listWithRetry lists a chain, retrying briefly: iptables-nft can fail a
+// read while another process commits a transaction ("chain ... is
+// incompatible"), and one failed read should not fail a whole sync.
+func (a *applier) listWithRetry(chain string) ([]string, error) {
+	var err error
+	for attempt := range 3 {
+		var rules []string
+		if rules, err = a.ipt.List(filterTable, chain); err == nil {
+			return rules, nil
+		}
+		time.Sleep(time.Duration(attempt+1) * 50 * time.Millisecond)
+	}
+	return nil, fmt.Errorf("%s: list %s: %w", a.family, chain, err)
 }
 
 func (a *applier) deleteJumps(builtin, target string) error {
