@@ -7,18 +7,25 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"strings"
 	"sync"
 
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
+	"golang.org/x/sys/unix"
 )
 
 // Addressing plan. Node i (0-based) is called node-<i+1>, has the IP
 // 10.242.0.<i+1> on the shared bridge and owns the pod CIDR 10.244.<i+1>.0/24;
 // the first address of each pod CIDR is the pods' gateway on the node side.
+//
+// With WithIPv6, node i also has fd00:10:242::<i+1>/64 and the pod CIDR
+// fd00:10:244:<i+1>::/64 with gateway fd00:10:244:<i+1>::1.
 var (
-	nodeSubnet  = netip.MustParsePrefix("10.242.0.0/24")
-	podSupernet = netip.MustParsePrefix("10.244.0.0/16")
+	nodeSubnet   = netip.MustParsePrefix("10.242.0.0/24")
+	podSupernet  = netip.MustParsePrefix("10.244.0.0/16")
+	nodeSubnet6  = netip.MustParsePrefix("fd00:10:242::/64")
+	podSupernet6 = netip.MustParsePrefix("fd00:10:244::/48")
 )
 
 // maxNodes keeps node indexes inside the /24 node subnet and /16 pod supernet.
@@ -37,7 +44,19 @@ type Node struct {
 	IP      netip.Addr   // address on the shared bridge
 	PodCIDR netip.Prefix // the node's pod range
 	Gateway netip.Addr   // the address pods use as their default gateway
+
+	// IPv6 counterparts, valid only in a fabric built WithIPv6.
+	IPv6        netip.Addr
+	PodCIDRv6   netip.Prefix
+	GatewayIPv6 netip.Addr
 }
+
+// Option adjusts New.
+type Option func(*Fabric)
+
+// WithIPv6 makes the fabric dual-stack: nodes and pods get an IPv6 address
+// besides the IPv4 one, with the same ptp routing.
+func WithIPv6() Option { return func(f *Fabric) { f.ipv6 = true } }
 
 // Fabric is a set of node namespaces joined by a bridge in a switch namespace,
 // with pods attached to nodes by routed veth pairs.
@@ -45,6 +64,7 @@ type Fabric struct {
 	prefix   string
 	switchNS string
 	nodes    []Node
+	ipv6     bool
 
 	mu      sync.Mutex
 	podSeq  int
@@ -56,7 +76,7 @@ type Fabric struct {
 // named with prefix (2-9 characters of [a-z0-9-]; pick one unique per run, e.g.
 // "npc-x7k2-", so CleanupPrefix("npc-") can remove leftovers of killed runs).
 // On error everything created so far is removed.
-func New(ctx context.Context, prefix string, nodes int) (*Fabric, error) {
+func New(ctx context.Context, prefix string, nodes int, opts ...Option) (*Fabric, error) {
 	if err := validatePrefix(prefix); err != nil {
 		return nil, err
 	}
@@ -69,8 +89,11 @@ func New(ctx context.Context, prefix string, nodes int) (*Fabric, error) {
 		pods:     map[string]*PodNS{},
 		usedIPs:  map[netip.Addr]struct{}{},
 	}
+	for _, opt := range opts {
+		opt(f)
+	}
 	for i := range nodes {
-		f.nodes = append(f.nodes, nodeAt(prefix, i))
+		f.nodes = append(f.nodes, nodeAt(prefix, i, f.ipv6))
 	}
 	if err := f.build(ctx); err != nil {
 		if cleanupErr := f.Destroy(context.WithoutCancel(ctx)); cleanupErr != nil {
@@ -81,14 +104,14 @@ func New(ctx context.Context, prefix string, nodes int) (*Fabric, error) {
 	return f, nil
 }
 
-func nodeAt(prefix string, i int) Node {
+func nodeAt(prefix string, i int, ipv6 bool) Node {
 	nodeBase := nodeSubnet.Addr().As4()
 	nodeBase[3] = byte(i + 1)
 	podBase := podSupernet.Addr().As4()
 	podBase[2] = byte(i + 1)
 	cidr := netip.PrefixFrom(netip.AddrFrom4(podBase), 24)
 	name := fmt.Sprintf("node-%d", i+1)
-	return Node{
+	n := Node{
 		Index:   i,
 		Name:    name,
 		NetNS:   prefix + name,
@@ -96,6 +119,29 @@ func nodeAt(prefix string, i int) Node {
 		PodCIDR: cidr,
 		Gateway: cidr.Addr().Next(),
 	}
+	if ipv6 {
+		node6 := nodeSubnet6.Addr().As16()
+		node6[15] = byte(i + 1)
+		pod6 := podSupernet6.Addr().As16()
+		pod6[7] = byte(i + 1)
+		n.IPv6 = netip.AddrFrom16(node6)
+		n.PodCIDRv6 = netip.PrefixFrom(netip.AddrFrom16(pod6), 64)
+		n.GatewayIPv6 = n.PodCIDRv6.Addr().Next()
+	}
+	return n
+}
+
+// IPv6Enabled reports whether the fabric is dual-stack.
+func (f *Fabric) IPv6Enabled() bool { return f.ipv6 }
+
+// nodadAddr is an address without duplicate address detection, so IPv6
+// addresses are usable at once (no "tentative" phase).
+func nodadAddr(p netip.Prefix) *netlink.Addr {
+	a := &netlink.Addr{IPNet: ipNet(p)}
+	if p.Addr().Is6() {
+		a.Flags = unix.IFA_F_NODAD
+	}
+	return a
 }
 
 // Prefix returns the prefix every name of this fabric starts with.
@@ -161,6 +207,10 @@ func (f *Fabric) buildNode(node Node, bridgeName string) error {
 	if err := newNamedNetNS(node.NetNS); err != nil {
 		return err
 	}
+	// Before any interface exists: "default" settings apply to new ones.
+	if err := Do(node.NetNS, configureNodeSysctls); err != nil {
+		return err
+	}
 	switchPort, err := linkName(f.prefix, fmt.Sprintf("s%d", node.Index+1))
 	if err != nil {
 		return err
@@ -206,6 +256,11 @@ func (f *Fabric) buildNode(node Node, bridgeName string) error {
 		if err := h.AddrAdd(uplink, addr); err != nil {
 			return fmt.Errorf("address %s on %s: %w", node.IP, nodeUplink, err)
 		}
+		if f.ipv6 {
+			if err := h.AddrAdd(uplink, nodadAddr(netip.PrefixFrom(node.IPv6, nodeSubnet6.Bits()))); err != nil {
+				return fmt.Errorf("address %s on %s: %w", node.IPv6, nodeUplink, err)
+			}
+		}
 		if err := h.LinkSetUp(uplink); err != nil {
 			return fmt.Errorf("set %s up: %w", nodeUplink, err)
 		}
@@ -221,13 +276,23 @@ func (f *Fabric) buildNode(node Node, bridgeName string) error {
 			if err := h.RouteAdd(route); err != nil {
 				return fmt.Errorf("route %s via %s: %w", other.PodCIDR, other.IP, err)
 			}
+			if f.ipv6 {
+				route6 := &netlink.Route{
+					LinkIndex: uplink.Attrs().Index,
+					Dst:       ipNet(other.PodCIDRv6),
+					Gw:        other.IPv6.AsSlice(),
+				}
+				if err := h.RouteAdd(route6); err != nil {
+					return fmt.Errorf("route %s via %s: %w", other.PodCIDRv6, other.IPv6, err)
+				}
+			}
 		}
 		return nil
 	})
 	if err != nil {
 		return err
 	}
-	return Do(node.NetNS, configureNodeSysctls)
+	return nil
 }
 
 // nodeSysctls are written from inside each node namespace (they are per
@@ -242,6 +307,11 @@ type sysctl struct {
 
 var nodeSysctls = []sysctl{
 	{"/proc/sys/net/ipv4/ip_forward", "1", false},
+	{"/proc/sys/net/ipv6/conf/all/forwarding", "1", true},
+	// No duplicate address detection: link-local addresses, which neighbour
+	// discovery needs, are usable as soon as a link is up.
+	{"/proc/sys/net/ipv6/conf/default/accept_dad", "0", true},
+	{"/proc/sys/net/ipv6/conf/all/accept_dad", "0", true},
 	{"/proc/sys/net/ipv4/icmp_ratelimit", "0", false},
 	{"/proc/sys/net/ipv6/icmp/ratelimit", "0", true},
 	{"/proc/sys/net/ipv4/icmp_msgs_per_sec", "1000000", true},
@@ -252,7 +322,15 @@ func configureNodeSysctls() error { return writeSysctls(nodeSysctls) }
 
 // configurePodSysctls lifts the same ICMP limits in pods, which answer closed
 // UDP ports with ICMP port unreachable ("refused").
-func configurePodSysctls() error { return writeSysctls(nodeSysctls[1:]) }
+func configurePodSysctls() error {
+	var list []sysctl
+	for _, s := range nodeSysctls {
+		if !strings.HasSuffix(s.path, "forward") && !strings.HasSuffix(s.path, "forwarding") {
+			list = append(list, s)
+		}
+	}
+	return writeSysctls(list)
+}
 
 func writeSysctls(list []sysctl) error {
 	for _, s := range list {

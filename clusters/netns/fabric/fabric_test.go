@@ -21,14 +21,14 @@ func requireRoot(t *testing.T) {
 }
 
 // newTestFabric builds a fabric and guarantees its removal, also on failure.
-func newTestFabric(t *testing.T, prefix string, nodes int) *Fabric {
+func newTestFabric(t *testing.T, prefix string, nodes int, opts ...Option) *Fabric {
 	t.Helper()
 	requireRoot(t)
 	ctx := context.Background()
 	if err := CleanupPrefix(ctx, prefix); err != nil {
 		t.Fatalf("clean leftovers: %v", err)
 	}
-	f, err := New(ctx, prefix, nodes)
+	f, err := New(ctx, prefix, nodes, opts...)
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
@@ -44,10 +44,15 @@ func newTestFabric(t *testing.T, prefix string, nodes int) *Fabric {
 // the given identity.
 func serveTCP(t *testing.T, pod *PodNS, port int, identity string) {
 	t.Helper()
+	serveTCPOn(t, pod, pod.IP, port, identity)
+}
+
+func serveTCPOn(t *testing.T, pod *PodNS, ip netip.Addr, port int, identity string) {
+	t.Helper()
 	var ln net.Listener
 	err := Do(pod.NetNS, func() error {
 		var err error
-		ln, err = net.Listen("tcp", netip.AddrPortFrom(pod.IP, uint16(port)).String())
+		ln, err = net.Listen("tcp", netip.AddrPortFrom(ip, uint16(port)).String())
 		return err
 	})
 	if err != nil {
@@ -238,4 +243,40 @@ func execIP(ctx context.Context, args ...string) (string, error) {
 		return "", fmt.Errorf("ip %s: %v: %s", strings.Join(args, " "), err, out)
 	}
 	return string(out), nil
+}
+
+func TestDualStackPodsReachEachOtherOverIPv6(t *testing.T) {
+	f := newTestFabric(t, "h4-ft4-", 2, WithIPv6())
+	ctx := context.Background()
+	a, err := f.AddPod(ctx, 0, "x/a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := f.AddPod(ctx, 0, "x/b")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := f.AddPod(ctx, 1, "y/c")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.IPv6.String() != "fd00:10:244:2::2" {
+		t.Fatalf("y/c IPv6 = %s, want fd00:10:244:2::2", c.IPv6)
+	}
+	for _, p := range []*PodNS{a, b, c} {
+		serveTCPOn(t, p, p.IPv6, 8080, p.Name)
+		serveTCP(t, p, 8080, p.Name)
+	}
+	node0, _ := f.Node(0)
+	for _, tc := range []struct {
+		fromNS string
+		to     *PodNS
+	}{{a.NetNS, b}, {a.NetNS, c}, {c.NetNS, b}, {node0.NetNS, a}, {node0.NetNS, c}} {
+		for _, ip := range []netip.Addr{tc.to.IPv6, tc.to.IP} {
+			got, err := dialTCP(tc.fromNS, netip.AddrPortFrom(ip, 8080))
+			if err != nil || got != tc.to.Name {
+				t.Errorf("%s -> %s: got %q, %v", tc.fromNS, ip, got, err)
+			}
+		}
+	}
 }

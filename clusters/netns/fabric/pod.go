@@ -19,6 +19,7 @@ type PodNS struct {
 	Node     int        // index of the node it is attached to
 	NetNS    string     // network namespace name (see NetNSPath)
 	IP       netip.Addr // the pod's /32 on eth0
+	IPv6     netip.Addr // the pod's /128 on eth0 (dual-stack fabrics only)
 	HostVeth string     // node-side veth name, inside the node namespace
 }
 
@@ -99,6 +100,12 @@ func (f *Fabric) reservePod(n Node, podName string, cfg podConfig) (*PodNS, erro
 		IP:       ip,
 		HostVeth: hostVeth,
 	}
+	if f.ipv6 {
+		// The IPv6 host part repeats the IPv4 one: 10.244.1.7 <-> fd00:10:244:1::7.
+		raw := n.PodCIDRv6.Addr().As16()
+		raw[15] = ip.As4()[3]
+		pod.IPv6 = netip.AddrFrom16(raw)
+	}
 	f.usedIPs[ip] = struct{}{}
 	f.pods[pod.NetNS] = pod
 	return pod, nil
@@ -106,6 +113,9 @@ func (f *Fabric) reservePod(n Node, podName string, cfg podConfig) (*PodNS, erro
 
 func (f *Fabric) plumbPod(n Node, pod *PodNS) error {
 	if err := newNamedNetNS(pod.NetNS); err != nil {
+		return err
+	}
+	if err := Do(pod.NetNS, configurePodSysctls); err != nil {
 		return err
 	}
 	podHandle, err := netns.GetFromName(pod.NetNS)
@@ -131,6 +141,11 @@ func (f *Fabric) plumbPod(n Node, pod *PodNS) error {
 		if err := h.AddrAdd(link, gw); err != nil {
 			return fmt.Errorf("gateway %s on %s: %w", n.Gateway, pod.HostVeth, err)
 		}
+		if f.ipv6 {
+			if err := h.AddrAdd(link, nodadAddr(netip.PrefixFrom(n.GatewayIPv6, 128))); err != nil {
+				return fmt.Errorf("gateway %s on %s: %w", n.GatewayIPv6, pod.HostVeth, err)
+			}
+		}
 		if err := h.LinkSetUp(link); err != nil {
 			return fmt.Errorf("set %s up: %w", pod.HostVeth, err)
 		}
@@ -144,6 +159,17 @@ func (f *Fabric) plumbPod(n Node, pod *PodNS) error {
 		}
 		if err := h.RouteAdd(route); err != nil {
 			return fmt.Errorf("route %s dev %s: %w", pod.IP, pod.HostVeth, err)
+		}
+		if f.ipv6 {
+			route6 := &netlink.Route{
+				LinkIndex: link.Attrs().Index,
+				Dst:       ipNet(netip.PrefixFrom(pod.IPv6, 128)),
+				Scope:     netlink.SCOPE_LINK,
+				Src:       n.IPv6.AsSlice(),
+			}
+			if err := h.RouteAdd(route6); err != nil {
+				return fmt.Errorf("route %s dev %s: %w", pod.IPv6, pod.HostVeth, err)
+			}
 		}
 		return nil
 	})
@@ -179,12 +205,31 @@ func (f *Fabric) plumbPod(n Node, pod *PodNS) error {
 		if err := h.RouteAdd(defaultRoute); err != nil {
 			return fmt.Errorf("default route via %s: %w", n.Gateway, err)
 		}
+		if !f.ipv6 {
+			return nil
+		}
+		if err := h.AddrAdd(link, nodadAddr(netip.PrefixFrom(pod.IPv6, 128))); err != nil {
+			return fmt.Errorf("address %s on %s: %w", pod.IPv6, podInterface, err)
+		}
+		gw6 := &netlink.Route{
+			LinkIndex: link.Attrs().Index,
+			Dst:       ipNet(netip.PrefixFrom(n.GatewayIPv6, 128)),
+			Scope:     netlink.SCOPE_LINK,
+		}
+		if err := h.RouteAdd(gw6); err != nil {
+			return fmt.Errorf("route to gateway %s: %w", n.GatewayIPv6, err)
+		}
+		default6 := &netlink.Route{
+			LinkIndex: link.Attrs().Index,
+			Dst:       ipNet(netip.MustParsePrefix("::/0")),
+			Gw:        n.GatewayIPv6.AsSlice(),
+		}
+		if err := h.RouteAdd(default6); err != nil {
+			return fmt.Errorf("default route via %s: %w", n.GatewayIPv6, err)
+		}
 		return nil
 	})
-	if err != nil {
-		return err
-	}
-	return Do(pod.NetNS, configurePodSysctls)
+	return err
 }
 
 // DeletePod removes the pod's namespace (its veth pair goes with it, and so
