@@ -62,7 +62,8 @@ func namespaceObject(name string, labels map[string]string) *corev1.Namespace {
 	}
 }
 
-// podObject is the pod as a kubelet would have reported it once running.
+// podObject is the pod as a kubelet would report it: Running (or the phase
+// asked for) with its IP.
 func podObject(pod model.Pod, uid string, node fabric.Node, ip string) *corev1.Pod {
 	var ports []corev1.ContainerPort
 	for _, p := range pod.Ports {
@@ -72,7 +73,7 @@ func podObject(pod model.Pod, uid string, node fabric.Node, ip string) *corev1.P
 		}
 		ports = append(ports, corev1.ContainerPort{Name: p.Name, ContainerPort: p.Port, Protocol: proto})
 	}
-	return &corev1.Pod{
+	obj := &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{
 			Name:      pod.Name,
 			Namespace: pod.Namespace,
@@ -80,21 +81,32 @@ func podObject(pod model.Pod, uid string, node fabric.Node, ip string) *corev1.P
 			Labels:    maps.Clone(pod.Labels),
 		},
 		Spec: corev1.PodSpec{
-			NodeName:   node.Name,
-			Containers: []corev1.Container{{Name: agentContainer, Image: "netpolcheck/probe", Ports: ports}},
+			NodeName:    node.Name,
+			HostNetwork: pod.HostNetwork,
+			Containers:  []corev1.Container{{Name: agentContainer, Image: "netpolcheck/probe", Ports: ports}},
 		},
-		Status: corev1.PodStatus{
-			Phase:   corev1.PodRunning,
-			HostIP:  node.IP.String(),
-			HostIPs: []corev1.HostIP{{IP: node.IP.String()}},
-			PodIP:   ip,
-			PodIPs:  []corev1.PodIP{{IP: ip}},
-			Conditions: []corev1.PodCondition{
-				{Type: corev1.PodReady, Status: corev1.ConditionTrue},
-				{Type: corev1.ContainersReady, Status: corev1.ConditionTrue},
-			},
-		},
+		Status: corev1.PodStatus{Phase: corev1.PodRunning},
 	}
+	if pod.Phase != "" {
+		obj.Status.Phase = pod.Phase
+	}
+	if node.IP.IsValid() {
+		obj.Status.HostIP = node.IP.String()
+		obj.Status.HostIPs = []corev1.HostIP{{IP: node.IP.String()}}
+	}
+	if ip != "" {
+		obj.Status.PodIP = ip
+		obj.Status.PodIPs = []corev1.PodIP{{IP: ip}}
+	}
+	ready := corev1.ConditionFalse
+	if obj.Status.Phase == corev1.PodRunning {
+		ready = corev1.ConditionTrue
+	}
+	obj.Status.Conditions = []corev1.PodCondition{
+		{Type: corev1.PodReady, Status: ready},
+		{Type: corev1.ContainersReady, Status: ready},
+	}
+	return obj
 }
 
 // Topology reads namespaces, pods and nodes back from the API, with the IPs

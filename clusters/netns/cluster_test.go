@@ -2,6 +2,7 @@ package netns
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"strings"
@@ -161,6 +162,70 @@ func TestDeployConvergesToAnotherTopology(t *testing.T) {
 	for _, k := range obs.Keys() {
 		if r := obs.Results[k]; r.Outcome != agent.Connected {
 			t.Errorf("after growing back: %s: %s %s", k, r.Outcome, r.Error)
+		}
+	}
+}
+
+// A hostNetwork pod serves on its node's IP from the node's namespace and
+// can probe; a finished pod keeps its IP in the API but runs nothing.
+func TestHostNetworkAndFinishedPods(t *testing.T) {
+	c := newTestCluster(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	topo := model.DefaultTopology()
+	topo.Pods = topo.Pods[:2]
+	topo.Pods = append(topo.Pods,
+		model.Pod{Namespace: "x", Name: "host", Node: "node-1", HostNetwork: true, Labels: map[string]string{"pod": "host"},
+			Ports: []model.ContainerPort{{Name: "web", Port: 8080, Protocol: "TCP"}, {Name: "dns", Port: 8080, Protocol: "UDP"}}},
+		model.Pod{Namespace: "y", Name: "done", Node: "node-2", Phase: "Failed", Labels: map[string]string{"pod": "done"},
+			Ports: topo.Pods[0].Ports},
+	)
+	if err := c.Deploy(ctx, topo); err != nil {
+		t.Fatal(err)
+	}
+	got, err := c.Topology(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	byName := map[string]model.Pod{}
+	for _, p := range got.Pods {
+		byName[p.Ref().String()] = p
+	}
+	host, done := byName["x/host"], byName["y/done"]
+	if !host.HostNetwork || host.IP != got.Nodes[0].IPs[0] {
+		t.Errorf("x/host: hostNetwork=%v IP %s, want true and node-1's IP %s", host.HostNetwork, host.IP, got.Nodes[0].IPs[0])
+	}
+	if done.Phase != "Failed" || done.IP == "" {
+		t.Errorf("y/done: phase %s IP %q, want Failed with an IP", done.Phase, done.IP)
+	}
+	cells := []matrix.Cell{
+		{From: "x/a", To: matrix.Target{Pod: "x/host", IP: host.IP}, Port: 8080, Protocol: "TCP"},
+		{From: "x/b", To: matrix.Target{Pod: "x/host", IP: host.IP}, Port: 8080, Protocol: "UDP"},
+		{From: "x/host", To: matrix.Target{Pod: "x/b", IP: byName["x/b"].IP}, Port: 80, Protocol: "SCTP"},
+	}
+	obs, err := matrix.Run(ctx, c.Prober(), cells, matrix.WithProbeTimeout(time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range obs.Keys() {
+		if r := obs.Results[k]; r.Outcome != agent.Connected {
+			t.Errorf("%s: %s %s", k, r.Outcome, r.Error)
+		}
+	}
+	if _, err := c.Prober().ProbeBatch(ctx, "y/done", nil); err == nil {
+		t.Error("a Failed pod ran probes")
+	}
+	// Back to the default topology: the hostNetwork agent must be gone, or
+	// its ports would stay taken on node-1.
+	if err := c.Deploy(ctx, model.DefaultTopology()); err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range agentProcesses() {
+		if a.prefix == c.Name() {
+			cmdline, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", a.pid))
+			if strings.Contains(string(cmdline), "x/host") {
+				t.Errorf("the agent of x/host still runs after it left the topology")
+			}
 		}
 	}
 }

@@ -135,6 +135,9 @@ func (c *Cluster) canKeep(have, want model.Pod) bool {
 	if want.Node != "" && have.Node != want.Node {
 		return false
 	}
+	if have.HostNetwork || want.HostNetwork || !running(have) || !running(want) {
+		return false
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	rt, ok := c.pods[have.Ref().String()]

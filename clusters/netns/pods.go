@@ -29,9 +29,12 @@ const agentReadyTimeout = 10 * time.Second
 // podRuntime is what a pod is made of on this host: its namespace and the
 // agent process inside it.
 type podRuntime struct {
-	ref    model.PodRef
+	ref model.PodRef
+	// netns is the pod's own namespace; nil for a hostNetwork pod, which
+	// lives in its node's namespace.
 	netns  *fabric.PodNS
 	node   fabric.Node
+	ip     netip.Addr
 	uid    string
 	served []model.PortProtocol // what the agent listens on
 	socket string
@@ -79,9 +82,6 @@ func (p *podRuntime) stopAgent() {
 // API as Running with its IP, as a kubelet would.
 func (c *Cluster) CreatePod(ctx context.Context, pod model.Pod) error {
 	ref := pod.Ref()
-	if pod.HostNetwork {
-		return fmt.Errorf("create pod %s: hostNetwork pods are not supported by the netns cluster", ref)
-	}
 	if _, err := c.client.CoreV1().Namespaces().Get(ctx, pod.Namespace, metav1.GetOptions{}); err != nil {
 		return fmt.Errorf("create pod %s: namespace: %w", ref, err)
 	}
@@ -100,8 +100,8 @@ func (c *Cluster) CreatePod(ctx context.Context, pod model.Pod) error {
 	}
 	parked := c.parked[ref.String()]
 	delete(c.parked, ref.String())
-	if parked != nil && parked.alive() && parked.node.Name == node.Name && parked.serves(pod) &&
-		(pod.IP == "" || pod.IP == parked.netns.IP.String()) {
+	if parked != nil && parked.alive() && parked.netns != nil && !pod.HostNetwork && running(pod) &&
+		parked.node.Name == node.Name && parked.serves(pod) && (pod.IP == "" || pod.IP == parked.ip.String()) {
 		// A pod Deploy set aside earlier comes back: same namespace, same
 		// agent, a new API object with a new UID.
 		c.podSeq++
@@ -141,14 +141,26 @@ func (c *Cluster) CreatePod(ctx context.Context, pod model.Pod) error {
 
 // publishPod creates the API object of a pod whose agent serves.
 func (c *Cluster) publishPod(ctx context.Context, rt *podRuntime, pod model.Pod) error {
-	obj := podObject(pod, rt.uid, rt.node, rt.netns.IP.String())
+	ip := rt.ip.String()
+	if !rt.ip.IsValid() {
+		ip = ""
+	}
+	obj := podObject(pod, rt.uid, rt.node, ip)
 	if _, err := c.client.CoreV1().Pods(pod.Namespace).Create(ctx, obj, createOpts); err != nil {
 		return errors.Join(fmt.Errorf("create pod %s: %w", rt.ref, err), c.DeletePod(context.WithoutCancel(ctx), rt.ref))
 	}
 	return nil
 }
 
+// running says whether the pod's containers run (Running, or no phase given).
+func running(pod model.Pod) bool {
+	return pod.Phase == "" || pod.Phase == corev1.PodRunning
+}
+
 func (c *Cluster) startPod(ctx context.Context, rt *podRuntime, pod model.Pod, node fabric.Node) error {
+	if pod.HostNetwork {
+		return c.startHostNetworkPod(ctx, rt, pod, node)
+	}
 	var opts []fabric.PodOption
 	if ip, err := netip.ParseAddr(pod.IP); err == nil && node.PodCIDR.Contains(ip) && ip != node.Gateway {
 		opts = append(opts, fabric.WithPodIP(ip))
@@ -162,8 +174,35 @@ func (c *Cluster) startPod(ctx context.Context, rt *podRuntime, pod model.Pod, n
 		return err
 	}
 	rt.netns = ns
+	rt.ip = ns.IP
+	if !running(pod) {
+		// A finished or pending pod has an address (kept, as the kubelet
+		// reports it, except while pending) but nothing runs in it.
+		if pod.Phase == corev1.PodPending {
+			rt.ip = netip.Addr{}
+		}
+		return nil
+	}
 	rt.served = servedPorts(pod)
-	if err := c.startAgent(rt); err != nil {
+	if err := c.startAgent(rt, rt.netns.NetNS); err != nil {
+		return err
+	}
+	return waitAgentReady(ctx, rt)
+}
+
+// startHostNetworkPod runs the pod's agent in its node's namespace, serving
+// exactly the declared ports on the node's IP. Two hostNetwork pods on one
+// node cannot serve the same port, as on a real node.
+func (c *Cluster) startHostNetworkPod(ctx context.Context, rt *podRuntime, pod model.Pod, node fabric.Node) error {
+	if !running(pod) {
+		return fmt.Errorf("a hostNetwork pod must be running (phase %s)", pod.Phase)
+	}
+	rt.ip = node.IP
+	rt.served = declaredPorts(pod)
+	if len(rt.served) == 0 {
+		return fmt.Errorf("a hostNetwork pod needs container ports to serve")
+	}
+	if err := c.startAgent(rt, node.NetNS); err != nil {
 		return err
 	}
 	return waitAgentReady(ctx, rt)
@@ -172,7 +211,7 @@ func (c *Cluster) startPod(ctx context.Context, rt *podRuntime, pod model.Pod, n
 // startAgent starts this executable as the pod's agent inside the pod's
 // namespace. The agent dies with this process (SIGKILL on parent death);
 // cleanup finds strays by their environment.
-func (c *Cluster) startAgent(rt *podRuntime) error {
+func (c *Cluster) startAgent(rt *podRuntime, netnsName string) error {
 	exe, err := os.Executable()
 	if err != nil {
 		return fmt.Errorf("find own executable for the agent: %w", err)
@@ -182,15 +221,21 @@ func (c *Cluster) startAgent(rt *podRuntime) error {
 		return fmt.Errorf("agent log: %w", err)
 	}
 	defer logFile.Close()
-	cmd := exec.Command(exe, serveArgs(rt.ref, rt.served)...)
+	args := serveArgs(rt.ref, rt.served)
+	if rt.netns == nil {
+		// Several servers share the node's namespace: an SCTP INIT for a
+		// port this agent does not serve is someone else's.
+		args = append(args, "--sctp-no-abort")
+	}
+	cmd := exec.Command(exe, args...)
 	cmd.Env = append(os.Environ(), agentEnv+"="+c.prefix, controlEnv+"="+rt.socket)
 	cmd.Stdout = logFile
 	cmd.Stderr = logFile
 	cmd.Dir = "/"
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: true}
 	// A child inherits the network namespace of the thread that forks it.
-	if err := fabric.Do(rt.netns.NetNS, cmd.Start); err != nil {
-		return fmt.Errorf("start agent in %s: %w", rt.netns.NetNS, err)
+	if err := fabric.Do(netnsName, cmd.Start); err != nil {
+		return fmt.Errorf("start agent in %s: %w", netnsName, err)
 	}
 	rt.agent = cmd
 	rt.exited = make(chan struct{})
@@ -233,8 +278,9 @@ func declaredPorts(pod model.Pod) []model.PortProtocol {
 	return out
 }
 
-// serveArgs are the flags of `probe serve` for the served ports, which are a
-// full product of port numbers and protocols.
+// serveArgs are the flags of `probe serve` for the served ports: every port
+// number on every protocol among them (for pods with their own namespace,
+// served is already such a product).
 func serveArgs(ref model.PodRef, served []model.PortProtocol) []string {
 	var ports, protocols []string
 	for _, pp := range served {
@@ -264,7 +310,7 @@ func waitAgentReady(ctx context.Context, rt *podRuntime) error {
 	for _, pp := range rt.served {
 		probes = append(probes, agent.Probe{
 			ID:       pp.String(),
-			To:       netip.AddrPortFrom(rt.netns.IP, uint16(pp.Port)).String(),
+			To:       netip.AddrPortFrom(rt.ip, uint16(pp.Port)).String(),
 			Protocol: string(pp.Protocol),
 			Timeout:  500 * time.Millisecond,
 			Expect:   rt.ref.String(),
@@ -336,10 +382,19 @@ func (c *Cluster) parkPod(ctx context.Context, ref model.PodRef) error {
 		return fmt.Errorf("delete pod %s: %w", ref, err)
 	}
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	if rt, ok := c.pods[ref.String()]; ok {
-		delete(c.pods, ref.String())
+	rt, ok := c.pods[ref.String()]
+	delete(c.pods, ref.String())
+	reusable := ok && rt.netns != nil && rt.alive()
+	if reusable {
 		c.parked[ref.String()] = rt
+	}
+	c.mu.Unlock()
+	if ok && !reusable {
+		// hostNetwork agents hold node ports; pods without an agent are
+		// cheap to make again.
+		if err := c.discard(ctx, rt); err != nil {
+			return fmt.Errorf("delete pod %s: %w", ref, err)
+		}
 	}
 	return nil
 }
@@ -370,8 +425,11 @@ func (c *Cluster) controlSocket(source string) (string, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	rt, ok := c.pods[source]
-	if !ok || rt.netns == nil {
+	if !ok {
 		return "", fmt.Errorf("probe from %s: no such pod in netns cluster %s", source, c.prefix)
+	}
+	if rt.agent == nil {
+		return "", fmt.Errorf("probe from %s: the pod is not running", source)
 	}
 	return rt.socket, nil
 }

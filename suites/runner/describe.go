@@ -26,7 +26,15 @@ func Describe(res CaseResult) string {
 	if !res.Passed {
 		status = "FAIL"
 	}
-	fmt.Fprintf(&b, "%s %s (%s)\n", status, res.Name, res.Duration.Round(time.Millisecond))
+	undefined := 0
+	for _, sr := range res.Steps {
+		undefined += sr.Summary.Undefined
+	}
+	fmt.Fprintf(&b, "%s %s (%s", status, res.Name, res.Duration.Round(time.Millisecond))
+	if undefined > 0 {
+		fmt.Fprintf(&b, "; %d undefined cells, not judged", undefined)
+	}
+	b.WriteString(")\n")
 	if res.Error != "" {
 		fmt.Fprintf(&b, "  error: %s\n", res.Error)
 	}
@@ -82,6 +90,26 @@ func describeStep(b *strings.Builder, sr StepResult) {
 		for _, r := range c.Reasons {
 			fmt.Fprintf(b, "      %-7s %-11s %s\n", r.Direction, r.Clause, r.Text)
 		}
+	}
+	writeUndefined(b, sr)
+}
+
+// writeUndefined lists the implementation-defined cells and what the
+// cluster did with them.
+func writeUndefined(b *strings.Builder, sr StepResult) {
+	n := 0
+	for _, c := range sr.Cells {
+		if c.Expected != model.Undefined {
+			continue
+		}
+		if n == 0 {
+			b.WriteString("\nundefined cells (implementation-defined, not judged):\n")
+		}
+		if n++; n > maxExplained {
+			fmt.Fprintf(b, "  ... and %d more\n", sr.Summary.Undefined-maxExplained)
+			break
+		}
+		fmt.Fprintf(b, "  %s -> %s %d/%s: observed %s\n", c.From, c.To, c.Port, c.Protocol, c.Observed)
 	}
 }
 

@@ -202,3 +202,47 @@ func TestLeakAfterConvergenceFailsTheStep(t *testing.T) {
 		t.Errorf("description does not show the leak:\n%s", text)
 	}
 }
+
+// hostNetwork peers are implementation-defined (NP-HOSTNET): their cells are
+// probed and reported apart, never judged; the other cells are, with the
+// reference enforcer in place.
+func TestHostNetworkCellsAreReportedApart(t *testing.T) {
+	c := newCluster(t)
+	ctx := context.Background()
+	if err := c.InstallEnforcer(ctx, "reference"); err != nil {
+		t.Fatal(err)
+	}
+	topo := smallTopology()
+	topo.Pods = append(topo.Pods, model.Pod{Namespace: "x", Name: "host", Node: "node-1", HostNetwork: true,
+		Labels: map[string]string{"pod": "host"},
+		Ports:  []model.ContainerPort{{Name: "serve-80-tcp", Port: 80, Protocol: corev1.ProtocolTCP}}})
+	// x/a may send only to pods of x: whether that covers x/host is up to
+	// the implementation.
+	egress := &networkingv1.NetworkPolicy{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "x", Name: "a-to-x-only"},
+		Spec: networkingv1.NetworkPolicySpec{
+			PodSelector: metav1.LabelSelector{MatchLabels: map[string]string{"pod": "a"}},
+			PolicyTypes: []networkingv1.PolicyType{networkingv1.PolicyTypeEgress},
+			Egress:      []networkingv1.NetworkPolicyEgressRule{{To: []networkingv1.NetworkPolicyPeer{{PodSelector: &metav1.LabelSelector{}}}}},
+		},
+	}
+	r := New(c, WithDeadline(5*time.Second), WithProbeTimeout(500*time.Millisecond))
+	res := r.Run(ctx, cases.Case{
+		Name:     "egress to own namespace with a hostNetwork pod around",
+		Topology: topo,
+		Steps:    []cases.Step{{Name: "x/a sends only within x", Actions: []cases.Action{{CreatePolicy: egress}}}},
+	})
+	if !res.Passed {
+		t.Fatalf("%s", Describe(res))
+	}
+	sr := res.Steps[0]
+	if sr.Summary.Undefined == 0 || sr.Summary.Judged+sr.Summary.Undefined != sr.Summary.Cells {
+		t.Errorf("summary %+v: want undefined cells counted apart from judged ones", sr.Summary)
+	}
+	for _, cell := range sr.Cells {
+		if cell.Expected == model.Undefined && cell.Match {
+			t.Errorf("%s -> %s: an undefined cell was judged", cell.From, cell.To)
+		}
+	}
+	t.Logf("summary %+v", sr.Summary)
+}

@@ -166,14 +166,21 @@ func roundsToFinish(settle int) int {
 	return stableRounds + settle
 }
 
-// plan lists the cells of a step: every ordered pod pair (self pairs
-// included) on every table port the destination declares. A port the
-// destination does not serve would only measure "nothing listens".
+// plan lists the cells of a step: every ordered pair of running pods with an
+// IP (self pairs included) on every table port the destination declares. A
+// port the destination does not serve would only measure "nothing listens";
+// a pod that does not run can neither probe nor answer.
 func plan(topo *model.Topology, table *model.Table) ([]Cell, []matrix.Cell, error) {
 	var cells []Cell
 	var probeCells []matrix.Cell
-	for _, from := range topo.Pods {
-		for _, to := range topo.Pods {
+	var live []model.Pod
+	for _, p := range topo.Pods {
+		if p.IP != "" && (p.Phase == "" || p.Phase == corev1.PodRunning) {
+			live = append(live, p)
+		}
+	}
+	for _, from := range live {
+		for _, to := range live {
 			for _, pp := range table.Ports() {
 				if !declares(to, pp) {
 					continue
