@@ -140,3 +140,49 @@ func TestEnforcerDropActionTimesOut(t *testing.T) {
 		c.t.Cleanup(func() { Cleanup(context.Background(), WithNetNS(fabric.NetNSPath(n.NetNS))) })
 	}
 }
+
+func TestEnforcerDualStackWithRealPackets(t *testing.T) {
+	c := newTestClusterWith(t, "h4-it8-", []fabric.Option{fabric.WithIPv6()}, basicPods())
+	c.startEnforcers()
+	for _, n := range c.fab.Nodes() {
+		c.t.Cleanup(func() { Cleanup(context.Background(), WithNetNS(fabric.NetNSPath(n.NetNS))) })
+	}
+	c.expect("NP-ISO IPv6 open before policies", []cell{
+		{"y/a", "x/a", 80, "tcp6", "connected"},
+		{"x/b", "x/a", 81, "udp6", "connected"},
+	})
+	c.apply(policy("x", "allow-red-tcp-80", networkingv1.NetworkPolicySpec{
+		PodSelector: *selector("pod", "a"),
+		PolicyTypes: types(networkingv1.PolicyTypeIngress, networkingv1.PolicyTypeEgress),
+		Ingress: []networkingv1.NetworkPolicyIngressRule{{
+			From:  []networkingv1.NetworkPolicyPeer{nsPeer("team", "red")},
+			Ports: []networkingv1.NetworkPolicyPort{port(80)},
+		}},
+		Egress: []networkingv1.NetworkPolicyEgressRule{{
+			To: []networkingv1.NetworkPolicyPeer{{IPBlock: &networkingv1.IPBlock{CIDR: "fd00:10:244::/48", Except: []string{"fd00:10:244:2::/64"}}}},
+		}},
+	}))
+	c.expect("NP-PEER-NS NP-IPBLOCK over both families", []cell{
+		{"y/a", "x/a", 80, "tcp6", "connected"},
+		{"y/a", "x/a", 80, "tcp", "connected"},
+		{"y/a", "x/a", 81, "tcp6", "rejected"},
+		{"x/b", "x/a", 80, "tcp6", "rejected"},
+		{"x/b", "x/a", 80, "udp", "rejected"},
+		{"y/b", "x/a", 80, "sctp6", "rejected"},
+		{"x/a", "y/b", 81, "sctp6", "connected"},
+		{"x/a", "x/b", 81, "udp6", "connected"},
+		// Egress: the IPv6 block covers node-1's pods, not node-2's; IPv4 has no allowance.
+		{"x/a", "y/b", 80, "tcp6", "connected"},
+		{"x/a", "y/a", 80, "tcp6", "rejected"},
+		{"x/a", "y/b", 80, "tcp", "rejected"},
+	})
+	c.stopEnforcers()
+	for _, n := range c.fab.Nodes() {
+		if err := Cleanup(context.Background(), WithNetNS(fabric.NetNSPath(n.NetNS))); err != nil {
+			t.Fatal(err)
+		}
+		if saved := c.iptablesSave(n); strings.Contains(saved, "NPC-") {
+			t.Fatalf("Cleanup left chains in %s:\n%s", n.NetNS, saved)
+		}
+	}
+}

@@ -100,13 +100,19 @@ type podSpec struct {
 
 func newTestCluster(t *testing.T, prefix string, pods []podSpec, opts ...Option) *testCluster {
 	t.Helper()
+	return newTestClusterWith(t, prefix, nil, pods, opts...)
+}
+
+// newTestClusterWith also passes fabric options (e.g. fabric.WithIPv6()).
+func newTestClusterWith(t *testing.T, prefix string, fabricOpts []fabric.Option, pods []podSpec, opts ...Option) *testCluster {
+	t.Helper()
 	requireRoot(t)
 	ctx := context.Background()
 	probe := buildProbe(t)
 	if err := fabric.CleanupPrefix(ctx, prefix); err != nil {
 		t.Fatal(err)
 	}
-	fab, err := fabric.New(ctx, prefix, 2)
+	fab, err := fabric.New(ctx, prefix, 2, fabricOpts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -122,10 +128,14 @@ func newTestCluster(t *testing.T, prefix string, pods []podSpec, opts ...Option)
 		namespace("y", map[string]string{"team": "red"}),
 	}
 	for _, n := range fab.Nodes() {
-		objects = append(objects, &corev1.Node{
+		node := &corev1.Node{
 			ObjectMeta: metav1.ObjectMeta{Name: n.Name},
 			Status:     corev1.NodeStatus{Addresses: []corev1.NodeAddress{{Type: corev1.NodeInternalIP, Address: n.IP.String()}}},
-		})
+		}
+		if n.IPv6.IsValid() {
+			node.Status.Addresses = append(node.Status.Addresses, corev1.NodeAddress{Type: corev1.NodeInternalIP, Address: n.IPv6.String()})
+		}
+		objects = append(objects, node)
 	}
 	for _, spec := range pods {
 		key := spec.namespace + "/" + spec.name
@@ -136,7 +146,11 @@ func newTestCluster(t *testing.T, prefix string, pods []podSpec, opts ...Option)
 		c.pods[key] = p
 		c.serve(p, key)
 		node, _ := fab.Node(spec.node)
-		obj := pod(spec.namespace, spec.name, node.Name, p.IP.String())
+		ips := []string{p.IP.String()}
+		if p.IPv6.IsValid() {
+			ips = append(ips, p.IPv6.String())
+		}
+		obj := pod(spec.namespace, spec.name, node.Name, ips...)
 		obj.Spec.Containers[0].Ports = []corev1.ContainerPort{
 			{Name: "serve-80-tcp", ContainerPort: 80}, {Name: "serve-81-tcp", ContainerPort: 81},
 			{Name: "serve-80-udp", ContainerPort: 80, Protocol: corev1.ProtocolUDP}, {Name: "serve-81-udp", ContainerPort: 81, Protocol: corev1.ProtocolUDP},
@@ -250,7 +264,7 @@ type cell struct {
 	from  string // namespace/pod, or a node name
 	to    string // namespace/pod
 	port  int
-	proto string
+	proto string // tcp, udp, sctp; tcp6, udp6, sctp6 probe the IPv6 address
 	want  string // connected, rejected, timeout, ...
 }
 
@@ -279,9 +293,13 @@ func (c *testCluster) probeOnce(cells []cell) []string {
 	bySource := map[string][]probeRequest{}
 	for i, cl := range cells {
 		dst := c.pods[cl.to]
+		ip, proto := dst.IP, cl.proto
+		if p, ok := strings.CutSuffix(cl.proto, "6"); ok {
+			ip, proto = dst.IPv6, p
+		}
 		bySource[cl.from] = append(bySource[cl.from], probeRequest{
-			ID: fmt.Sprint(i), To: netip.AddrPortFrom(dst.IP, uint16(cl.port)).String(),
-			Protocol: cl.proto, Timeout: "1s", Expect: cl.to,
+			ID: fmt.Sprint(i), To: netip.AddrPortFrom(ip, uint16(cl.port)).String(),
+			Protocol: proto, Timeout: "1s", Expect: cl.to,
 		})
 	}
 	got := make([]string, len(cells))
