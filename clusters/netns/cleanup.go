@@ -19,6 +19,9 @@ import (
 // namespaces, host links and run directories. Runs whose owner process is
 // still alive are kept unless all is set. It returns what it removed.
 func Cleanup(ctx context.Context, all bool) ([]string, error) {
+	if os.Geteuid() != 0 {
+		return nil, errNotRoot
+	}
 	prefixes, err := runPrefixes()
 	if err != nil {
 		return nil, err

@@ -26,6 +26,8 @@ const RootPrefix = "npc-"
 // agent logs.
 const runDirRoot = "/run/netpolcheck"
 
+var errNotRoot = errors.New("the netns cluster creates network namespaces and iptables rules: run as root")
+
 // Option adjusts Create.
 type Option func(*config)
 
@@ -65,7 +67,7 @@ func Create(ctx context.Context, opts ...Option) (*Cluster, error) {
 		opt(&cfg)
 	}
 	if os.Geteuid() != 0 {
-		return nil, errors.New("the netns cluster creates network namespaces and iptables rules: run as root (e.g. sudo -E go test ./suites/...)")
+		return nil, errNotRoot
 	}
 	prefix, err := newRunPrefix()
 	if err != nil {
