@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -41,6 +42,7 @@ func run() error {
 		cleanup         = flag.Bool("cleanup", false, "remove every jump and chain the enforcer owns, then exit")
 		printManifests  = flag.String("print-manifests", "", "print the deployment manifests for this image, then exit")
 		logFormat       = flag.String("log-format", "text", "text or json")
+		ipFamilies      = flag.String("ip-families", "", "comma-separated ipv4,ipv6 (default: both, IPv6 skipped where the kernel lacks it)")
 	)
 	flag.Parse()
 
@@ -66,6 +68,14 @@ func run() error {
 	if err != nil {
 		return err
 	}
+	var familyOpts []enforcer.Option
+	if *ipFamilies != "" {
+		families, err := enforcer.ParseIPFamilies(strings.Split(*ipFamilies, ","))
+		if err != nil {
+			return err
+		}
+		familyOpts = append(familyOpts, enforcer.WithIPFamilies(families...))
+	}
 	opts := []enforcer.Option{
 		enforcer.WithNodeName(*nodeName),
 		enforcer.WithMinSyncInterval(*minSyncInterval),
@@ -75,6 +85,7 @@ func run() error {
 		enforcer.WithNetNS(*netnsPath),
 		enforcer.WithLogger(log),
 	}
+	opts = append(opts, familyOpts...)
 
 	// SIGTERM stops the loop without flushing: the rules stay until --cleanup.
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)

@@ -29,6 +29,11 @@ func Cleanup(ctx context.Context, opts ...Option) error {
 		var errs []error
 		for _, family := range cfg.families {
 			a, err := newApplier(family, backend, cfg.chainPrefix)
+			if err == nil && family == IPv6 && !cfg.familiesChosen {
+				if _, probeErr := a.ownedChains(ctx); probeErr != nil {
+					continue // no usable ip6tables: nothing of ours can be there
+				}
+			}
 			if err != nil {
 				errs = append(errs, err)
 				continue

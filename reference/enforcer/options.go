@@ -18,6 +18,7 @@ type config struct {
 	chainPrefix     string
 	backend         Backend
 	families        []IPFamily
+	familiesChosen  bool // WithIPFamilies was given: never drop a family
 	log             *slog.Logger
 }
 
@@ -70,10 +71,31 @@ func WithChainPrefix(p string) Option { return func(c *config) { c.chainPrefix =
 // WithBackend forces an iptables backend instead of detecting it.
 func WithBackend(b Backend) Option { return func(c *config) { c.backend = b } }
 
-// WithIPFamilies limits enforcement to the given families (default both).
+// WithIPFamilies limits enforcement to the given families. By default both
+// are enforced, except IPv6 where the kernel has no usable ip6tables (an
+// IPv4-only host): then it is skipped with a warning.
 func WithIPFamilies(f ...IPFamily) Option {
-	return func(c *config) { c.families = append([]IPFamily(nil), f...) }
+	return func(c *config) {
+		c.families = append([]IPFamily(nil), f...)
+		c.familiesChosen = true
+	}
 }
 
 // WithLogger sets the structured logger.
 func WithLogger(l *slog.Logger) Option { return func(c *config) { c.log = l } }
+
+// ParseIPFamilies accepts "4", "6", "ipv4", "ipv6" and comma-separated lists.
+func ParseIPFamilies(list []string) ([]IPFamily, error) {
+	var out []IPFamily
+	for _, s := range list {
+		switch s {
+		case "4", "ipv4", "IPv4":
+			out = append(out, IPv4)
+		case "6", "ipv6", "IPv6":
+			out = append(out, IPv6)
+		default:
+			return nil, fmt.Errorf("IP family %q: want ipv4 or ipv6", s)
+		}
+	}
+	return out, nil
+}
