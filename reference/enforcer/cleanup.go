@@ -29,8 +29,11 @@ func Cleanup(ctx context.Context, opts ...Option) error {
 		var errs []error
 		for _, family := range cfg.families {
 			a, err := newApplier(family, backend, cfg.chainPrefix)
-			if err == nil && family == IPv6 && !cfg.familiesChosen {
-				if _, probeErr := a.ownedChains(ctx); probeErr != nil {
+			if family == IPv6 && !cfg.familiesChosen {
+				if err == nil {
+					_, err = a.ownedChains(ctx)
+				}
+				if err != nil {
 					continue // no usable ip6tables: nothing of ours can be there
 				}
 			}

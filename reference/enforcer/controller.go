@@ -142,10 +142,12 @@ func (e *Enforcer) syncLoop(ctx context.Context) error {
 	var appliers []*applier
 	for _, family := range e.cfg.families {
 		a, err := newApplier(family, backend, e.cfg.chainPrefix)
-		if err == nil && family == IPv6 && !e.cfg.familiesChosen {
-			// Probe once: on a kernel without IPv6, ip6tables cannot even
-			// read the filter table, and every sync would fail forever.
-			_, err = a.ownedChains(ctx)
+		if family == IPv6 && !e.cfg.familiesChosen {
+			// Probe once: without ip6tables, or on a kernel without IPv6,
+			// every sync would fail forever.
+			if err == nil {
+				_, err = a.ownedChains(ctx)
+			}
 			if err != nil {
 				e.log.Warn("IPv6 not enforced: ip6tables is not usable here", "err", err)
 				continue
