@@ -108,8 +108,12 @@ func (e *Enforcer) Run(ctx context.Context) error {
 	if !e.started.CompareAndSwap(false, true) {
 		return errors.New("enforcer: Run called twice")
 	}
-	e.factory.Start(ctx.Done())
+	// The informers stop with this context, also when the sync loop fails:
+	// Shutdown waits for them, so cancel must run first (defers are LIFO).
+	ctx, cancel := context.WithCancel(ctx)
 	defer e.factory.Shutdown()
+	defer cancel()
+	e.factory.Start(ctx.Done())
 	e.log.Info("waiting for informer caches")
 	if !cache.WaitForCacheSync(ctx.Done(), e.synced...) {
 		if ctx.Err() != nil {

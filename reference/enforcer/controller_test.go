@@ -10,6 +10,7 @@ import (
 
 	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
 
 	"github.com/netpolcheck/netpolcheck/clusters/netns/fabric"
@@ -74,5 +75,25 @@ func TestBurstsOfEventsAreCoalesced(t *testing.T) {
 	// Resyncs (500 ms) may add a few; one sync per event would add 50.
 	if syncs := after - before; syncs <= 0 || syncs > burst/5 {
 		t.Fatalf("%d syncs for a burst of %d events, want between 1 and %d", syncs, burst, burst/5)
+	}
+}
+
+// TestRunReturnsWhenTheSyncLoopCannotStart checks that a fatal setup error
+// (a network namespace that does not exist) ends Run with that error instead
+// of hanging on the informers.
+func TestRunReturnsWhenTheSyncLoopCannotStart(t *testing.T) {
+	e, err := New(fake.NewClientset(), WithLogger(quietLogger), WithNodeName("node-1"), WithNetNS("/run/netns/h4-does-not-exist"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- e.Run(context.Background()) }()
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(err.Error(), "h4-does-not-exist") {
+			t.Fatalf("Run returned %v, want an error naming the namespace", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Run hangs after its sync loop failed")
 	}
 }
