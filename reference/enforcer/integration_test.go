@@ -2,11 +2,14 @@ package enforcer
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
+
+	"github.com/coreos/go-iptables/iptables"
 
 	"github.com/netpolcheck/netpolcheck/clusters/netns/fabric"
 )
@@ -138,6 +141,32 @@ func TestEnforcerDropActionTimesOut(t *testing.T) {
 	})
 	for _, n := range c.fab.Nodes() {
 		c.t.Cleanup(func() { Cleanup(context.Background(), WithNetNS(fabric.NetNSPath(n.NetNS))) })
+	}
+	// The packets died in our chain: its final DROP counted them.
+	node, _ := c.fab.Node(0)
+	chain := podChainName(DefaultChainPrefix, "I-", "x/a")
+	var dropped uint64
+	err := inNetNS(fabric.NetNSPath(node.NetNS), func() error {
+		ipt, err := iptables.New(iptables.Path("iptables"))
+		if err != nil {
+			return err
+		}
+		stats, err := ipt.StructuredStats(filterTable, chain)
+		if err != nil {
+			return err
+		}
+		last := stats[len(stats)-1]
+		if last.Target != "DROP" {
+			return fmt.Errorf("last rule of %s is %s, want DROP", chain, last.Target)
+		}
+		dropped = last.Packets
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if dropped == 0 {
+		t.Fatalf("NP-ISO: the DROP rule of %s counted no packets", chain)
 	}
 }
 
