@@ -6,10 +6,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/coreos/go-iptables/iptables"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
-
-	"github.com/coreos/go-iptables/iptables"
 
 	"github.com/netpolcheck/netpolcheck/clusters/netns/fabric"
 )
