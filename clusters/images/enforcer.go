@@ -33,20 +33,6 @@ var iptablesAlternatives = []string{
 	"ip6tables", "ip6tables-restore", "ip6tables-save",
 }
 
-// BuildEnforcerBinary builds a static cmd/enforcer for linux/goarch into out,
-// from the module at moduleDir.
-func BuildEnforcerBinary(ctx context.Context, moduleDir, goarch, out string) error {
-	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-ldflags", "-s -w", "-o", out, "./cmd/enforcer")
-	cmd.Dir = moduleDir
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+goarch)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("go build ./cmd/enforcer in %s: %w: %s", moduleDir, err, strings.TrimSpace(stderr.String()))
-	}
-	return nil
-}
-
 // DebianClosure lists the packages the given ones depend on, recursively
 // (Depends and Pre-Depends only), themselves included, sorted.
 func DebianClosure(ctx context.Context, arch string, packages ...string) ([]string, error) {
@@ -195,7 +181,7 @@ func WriteEnforcerImage(ctx context.Context, workDir, out string, opts ...Option
 	}
 	arch := runtime.GOARCH
 	binary := filepath.Join(workDir, "enforcer")
-	if err := BuildEnforcerBinary(ctx, moduleDir, arch, binary); err != nil {
+	if err := BuildStaticBinary(ctx, moduleDir, arch, "./cmd/enforcer", binary); err != nil {
 		return err
 	}
 	rootfs := filepath.Join(workDir, "rootfs")

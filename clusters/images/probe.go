@@ -1,7 +1,6 @@
 package images
 
 import (
-	"bytes"
 	"context"
 	"encoding/binary"
 	"fmt"
@@ -53,7 +52,7 @@ var probeLabels = map[string]string{
 // ProbeImage describes the probe agent image: FROM scratch, the static
 // binary at /probe with cap_net_raw permitted, running `probe serve` as
 // ProbeUser. binaryPath must be a static Linux build of cmd/probe (see
-// BuildProbeBinary). opts come last, so they can override the defaults.
+// BuildStaticBinary). opts come last, so they can override the defaults.
 func ProbeImage(binaryPath string, opts ...Option) (*Image, error) {
 	if _, err := os.Stat(binaryPath); err != nil {
 		return nil, fmt.Errorf("probe binary: %w", err)
@@ -75,20 +74,6 @@ func ProbeImage(binaryPath string, opts ...Option) (*Image, error) {
 		WithLabels(probeLabels),
 	}
 	return New(ProbeImageName, append(base, opts...)...)
-}
-
-// BuildProbeBinary builds a static cmd/probe for linux/goarch into out,
-// from the module at moduleDir (the directory holding go.mod).
-func BuildProbeBinary(ctx context.Context, moduleDir, goarch, out string) error {
-	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-ldflags", "-s -w", "-o", out, "./cmd/probe")
-	cmd.Dir = moduleDir
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+goarch)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("go build ./cmd/probe in %s: %w: %s", moduleDir, err, strings.TrimSpace(stderr.String()))
-	}
-	return nil
 }
 
 // ModuleDir finds the directory of the main module's go.mod from the
