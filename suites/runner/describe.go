@@ -113,7 +113,8 @@ func writeUndefined(b *strings.Builder, sr StepResult) {
 	}
 }
 
-// writeGrids prints expected | observed | comparison for one port.
+// writeGrids prints expected | observed | comparison for one port: rows
+// are sources, columns destinations.
 func writeGrids(b *strings.Builder, sr StepResult, pp model.PortProtocol) {
 	byKey := map[[2]string]Cell{}
 	for _, c := range sr.Cells {
@@ -125,36 +126,43 @@ func writeGrids(b *strings.Builder, sr StepResult, pp model.PortProtocol) {
 	for _, p := range sr.Pods {
 		col = max(col, len(p))
 	}
-	width := max(col, len(pp.String()))
+	label := max(col, len(pp.String()))
 	pad := func(s string, w int) string { return s + strings.Repeat(" ", max(w-len(s), 0)) }
 	center := func(s string) string {
 		left := (col - len(s)) / 2
-		return strings.Repeat(" ", left) + pad(s, col-left)
+		return pad(strings.Repeat(" ", left)+s, col)
 	}
-	header := pad(pp.String(), width)
-	titles := pad("", width)
-	for _, title := range []string{"expected", "observed", "comparison"} {
-		header += "  |"
-		titles += "  |" + pad(" "+title, (col+1)*len(sr.Pods))
+	titles := []string{"expected", "observed", "comparison"}
+	glyphs := []func(Cell) string{expectedGlyph, observedGlyph, compareGlyph}
+	block := max((col+1)*len(sr.Pods), len(" comparison"))
+
+	var title, header strings.Builder
+	title.WriteString(pad("", label))
+	header.WriteString(pad(pp.String(), label))
+	for _, t := range titles {
+		title.WriteString("  |" + pad(" "+t, block))
+		var names strings.Builder
 		for _, p := range sr.Pods {
-			header += " " + pad(p, col)
+			names.WriteString(" " + pad(p, col))
 		}
+		header.WriteString("  |" + pad(names.String(), block))
 	}
-	b.WriteString("\n" + titles + "\n" + header + "\n")
+	b.WriteString("\n" + strings.TrimRight(title.String(), " ") + "\n" + strings.TrimRight(header.String(), " ") + "\n")
 	for _, from := range sr.Pods {
-		line := pad(from, width)
-		for grid := 0; grid < 3; grid++ {
-			line += "  |"
+		var row strings.Builder
+		row.WriteString(pad(from, label))
+		for g := range titles {
+			var cells strings.Builder
 			for _, to := range sr.Pods {
-				c, ok := byKey[[2]string{from, to}]
 				glyph := " "
-				if ok {
-					glyph = [3]func(Cell) string{expectedGlyph, observedGlyph, compareGlyph}[grid](c)
+				if c, ok := byKey[[2]string{from, to}]; ok {
+					glyph = glyphs[g](c)
 				}
-				line += " " + center(glyph)
+				cells.WriteString(" " + center(glyph))
 			}
+			row.WriteString("  |" + pad(cells.String(), block))
 		}
-		b.WriteString(strings.TrimRight(line, " ") + "\n")
+		b.WriteString(strings.TrimRight(row.String(), " ") + "\n")
 	}
 }
 
