@@ -12,12 +12,17 @@ import (
 type Option func(*config)
 
 type config struct {
-	nodes int
-	logf  func(format string, args ...any)
+	nodes      int
+	logf       func(format string, args ...any)
+	denyAction string
 }
 
 // WithNodes sets the number of nodes of a cluster the provider builds.
 func WithNodes(n int) Option { return func(c *config) { c.nodes = n } }
+
+// WithDenyAction sets how a reference enforcer the provider installs denies:
+// "reject" (the default, probes fail fast) or "drop" (probes time out).
+func WithDenyAction(action string) Option { return func(c *config) { c.denyAction = action } }
 
 // WithLogf sends the provider's progress lines to logf.
 func WithLogf(logf func(format string, args ...any)) Option {
@@ -42,6 +47,9 @@ func Create(ctx context.Context, provider string, opts ...Option) (Cluster, erro
 		}
 		if cfg.logf != nil {
 			nopts = append(nopts, netns.WithLogf(cfg.logf))
+		}
+		if cfg.denyAction != "" {
+			nopts = append(nopts, netns.WithDenyAction(cfg.denyAction))
 		}
 		return netns.Create(ctx, nopts...)
 	default:

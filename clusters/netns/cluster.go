@@ -16,6 +16,7 @@ import (
 
 	"github.com/netpolcheck/netpolcheck/clusters/netns/fabric"
 	"github.com/netpolcheck/netpolcheck/probes/matrix"
+	"github.com/netpolcheck/netpolcheck/reference/enforcer"
 )
 
 // RootPrefix starts every name a netns cluster creates: network namespaces,
@@ -32,12 +33,17 @@ var errNotRoot = errors.New("the netns cluster creates network namespaces and ip
 type Option func(*config)
 
 type config struct {
-	nodes int
-	logf  func(format string, args ...any)
+	nodes      int
+	logf       func(format string, args ...any)
+	denyAction string
 }
 
 // WithNodes sets the number of nodes (default 2).
 func WithNodes(n int) Option { return func(c *config) { c.nodes = n } }
+
+// WithDenyAction makes the reference enforcer end pod chains with "reject"
+// (default: probes fail fast) or "drop" (probes time out).
+func WithDenyAction(action string) Option { return func(c *config) { c.denyAction = action } }
 
 // WithLogf sends progress lines to logf (default: discarded).
 func WithLogf(logf func(format string, args ...any)) Option {
@@ -49,6 +55,7 @@ type Cluster struct {
 	prefix string
 	runDir string
 	logf   func(format string, args ...any)
+	deny   enforcer.DenyAction
 	fabric *fabric.Fabric
 	client *fake.Clientset
 
@@ -69,6 +76,14 @@ func Create(ctx context.Context, opts ...Option) (*Cluster, error) {
 	if os.Geteuid() != 0 {
 		return nil, errNotRoot
 	}
+	deny := enforcer.DenyReject
+	if cfg.denyAction != "" {
+		d, err := enforcer.ParseDenyAction(cfg.denyAction)
+		if err != nil {
+			return nil, fmt.Errorf("netns cluster: %w", err)
+		}
+		deny = d
+	}
 	prefix, err := newRunPrefix()
 	if err != nil {
 		return nil, err
@@ -77,6 +92,7 @@ func Create(ctx context.Context, opts ...Option) (*Cluster, error) {
 		prefix: prefix,
 		runDir: filepath.Join(runDirRoot, prefix),
 		logf:   cfg.logf,
+		deny:   deny,
 		pods:   map[string]*podRuntime{},
 		parked: map[string]*podRuntime{},
 	}

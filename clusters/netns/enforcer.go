@@ -43,6 +43,7 @@ func (c *Cluster) InstallEnforcer(ctx context.Context, name string) error {
 			enforcer.WithNetNS(fabric.NetNSPath(n.NetNS)),
 			enforcer.WithMinSyncInterval(enforcerMinSyncInterval),
 			enforcer.WithIPFamilies(enforcer.IPv4),
+			enforcer.WithDenyAction(c.deny),
 			enforcer.WithLogger(logger),
 		)
 		if err != nil {

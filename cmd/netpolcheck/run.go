@@ -30,6 +30,7 @@ type runFlags struct {
 	deadline     time.Duration
 	probeTimeout time.Duration
 	results      string
+	denyAction   string
 	nodes        int
 	list         bool
 }
@@ -65,6 +66,7 @@ enforcer and 1s with --enforcer none (nothing will ever change then).`,
 	fl.DurationVar(&f.probeTimeout, "probe-timeout", runner.DefaultProbeTimeout, "timeout of each probe")
 	fl.StringVar(&f.results, "results", "", "write one JSON result per case to this file")
 	fl.IntVar(&f.nodes, "nodes", 2, "nodes of a cluster the provider builds")
+	fl.StringVar(&f.denyAction, "deny-action", "reject", "how the reference enforcer denies: reject (probes fail fast) or drop (probes time out)")
 	fl.BoolVar(&f.list, "list", false, "list the selected cases and their labels, run nothing")
 	return cmd
 }
@@ -75,6 +77,9 @@ func runCases(ctx context.Context, f runFlags, stdout, stderr io.Writer) error {
 	}
 	if f.enforcer != clusters.EnforcerReference && f.enforcer != clusters.EnforcerNone {
 		return badInput(fmt.Errorf("--enforcer %q: want %s or %s", f.enforcer, clusters.EnforcerReference, clusters.EnforcerNone))
+	}
+	if f.denyAction != "reject" && f.denyAction != "drop" {
+		return badInput(fmt.Errorf("--deny-action %q: want reject or drop", f.denyAction))
 	}
 	if f.deadline <= 0 || f.probeTimeout <= 0 || f.nodes < 1 {
 		return badInput(errors.New("--deadline, --probe-timeout and --nodes must be positive"))
@@ -105,7 +110,7 @@ func runCases(ctx context.Context, f runFlags, stdout, stderr io.Writer) error {
 	defer stop()
 	progress := newProgress(stderr, len(selected))
 	progress.status("creating %s cluster", f.cluster)
-	cluster, err := clusters.Create(ctx, f.cluster, clusters.WithNodes(f.nodes))
+	cluster, err := clusters.Create(ctx, f.cluster, clusters.WithNodes(f.nodes), clusters.WithDenyAction(f.denyAction))
 	if err != nil {
 		progress.clear()
 		return err
