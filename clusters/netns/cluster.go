@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"k8s.io/client-go/kubernetes"
@@ -58,6 +59,8 @@ type Cluster struct {
 	deny   enforcer.DenyAction
 	fabric *fabric.Fabric
 	client *fake.Clientset
+	// watches counts the watches opened on client (see newAPI).
+	watches *atomic.Int64
 
 	mu        sync.Mutex
 	pods      map[string]*podRuntime // by namespace/name
@@ -111,7 +114,7 @@ func Create(ctx context.Context, opts ...Option) (*Cluster, error) {
 		return nil, fmt.Errorf("netns cluster %s: %w", prefix, err)
 	}
 	c.fabric = fab
-	c.client = fake.NewClientset()
+	c.client, c.watches = newAPI()
 	for _, n := range fab.Nodes() {
 		if _, err := c.client.CoreV1().Nodes().Create(ctx, nodeObject(n), createOpts); err != nil {
 			return nil, errors.Join(fmt.Errorf("netns cluster %s: register node %s: %w", prefix, n.Name, err), c.Destroy(context.WithoutCancel(ctx)))

@@ -21,7 +21,8 @@ const (
 // InstallEnforcer starts the enforcer under test: "reference" runs the
 // reference enforcer in this process, one instance per node, each writing
 // iptables rules inside its node namespace and watching the fake API; "none"
-// runs nothing. It returns once every instance has synced once.
+// runs nothing. It returns once every instance has synced once and all their
+// informers watch the API.
 func (c *Cluster) InstallEnforcer(ctx context.Context, name string) error {
 	switch name {
 	case "none":
@@ -37,6 +38,7 @@ func (c *Cluster) InstallEnforcer(ctx context.Context, name string) error {
 		stopped chan error
 	}
 	var instances []instance
+	watchesBefore := c.watches.Load()
 	for _, n := range c.fabric.Nodes() {
 		e, err := enforcer.New(c.client,
 			enforcer.WithNodeName(n.Name),
@@ -78,7 +80,8 @@ func (c *Cluster) InstallEnforcer(ctx context.Context, name string) error {
 				ready++
 			}
 		}
-		if ready == len(instances) {
+		watching := c.watches.Load()-watchesBefore >= int64(enforcerInformers*len(instances))
+		if ready == len(instances) && watching {
 			c.logf("netns cluster %s: reference enforcer synced on %d nodes", c.prefix, ready)
 			return nil
 		}
