@@ -97,16 +97,56 @@ func runPrefixOf(name string) (string, bool) {
 	return RootPrefix + rest[:i+1], true
 }
 
+// ownerAlive says whether the process that created the run still runs. The
+// owner file holds its PID and start time (see ownerRecord): a zombie, or
+// another process that has since got the same PID, is not the owner.
 func ownerAlive(prefix string) bool {
 	b, err := os.ReadFile(filepath.Join(runDirRoot, prefix, "owner"))
 	if err != nil {
 		return false
 	}
-	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	fields := strings.Fields(string(b))
+	if len(fields) != 2 {
+		return false
+	}
+	pid, err := strconv.Atoi(fields[0])
 	if err != nil || pid <= 0 {
 		return false
 	}
-	return syscall.Kill(pid, 0) == nil
+	state, start, err := processState(pid)
+	return err == nil && state != 'Z' && state != 'X' && start == fields[1]
+}
+
+// ownerRecord is what the owner file of a run holds: this process's PID and
+// start time.
+func ownerRecord() (string, error) {
+	pid := os.Getpid()
+	_, start, err := processState(pid)
+	if err != nil {
+		return "", err
+	}
+	return strconv.Itoa(pid) + " " + start + "\n", nil
+}
+
+// processState reads a process's state letter and start time (in clock ticks
+// since boot) from /proc/PID/stat.
+func processState(pid int) (byte, string, error) {
+	b, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "stat"))
+	if err != nil {
+		return 0, "", err
+	}
+	// The command name (field 2) may hold spaces and parentheses: the fields
+	// after it start behind the last ')'.
+	i := strings.LastIndexByte(string(b), ')')
+	if i < 0 {
+		return 0, "", fmt.Errorf("/proc/%d/stat: no command name", pid)
+	}
+	rest := strings.Fields(string(b[i+1:]))
+	// rest[0] is field 3 (state); field 22 (starttime) is rest[19].
+	if len(rest) < 20 || len(rest[0]) != 1 {
+		return 0, "", fmt.Errorf("/proc/%d/stat: too short", pid)
+	}
+	return rest[0][0], rest[19], nil
 }
 
 type agentProcess struct {

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -103,7 +102,11 @@ func Create(ctx context.Context, opts ...Option) (*Cluster, error) {
 		return nil, fmt.Errorf("netns cluster %s: run directory: %w", prefix, err)
 	}
 	// The owner file tells cleanup whether this run is still alive.
-	if err := os.WriteFile(filepath.Join(c.runDir, "owner"), []byte(strconv.Itoa(os.Getpid())), 0o600); err != nil {
+	owner, err := ownerRecord()
+	if err == nil {
+		err = os.WriteFile(filepath.Join(c.runDir, "owner"), []byte(owner), 0o600)
+	}
+	if err != nil {
 		os.RemoveAll(c.runDir)
 		return nil, fmt.Errorf("netns cluster %s: %w", prefix, err)
 	}
