@@ -275,3 +275,20 @@ func (s *Switch) Attach(tb testing.TB, ns, cidr string) {
 	}
 	s.members = append(s.members, m)
 }
+
+// RunWithProbe is the body of a TestMain whose tests run the real probe
+// binary: it builds cmd/probe once into a temporary directory, stores its path
+// in *bin, runs the tests and removes the directory. It returns the exit code.
+func RunWithProbe(m *testing.M, bin *string) int {
+	dir, err := os.MkdirTemp("", "probe-bin-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+	if *bin, err = BuildProbe(dir); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	return m.Run()
+}
