@@ -78,7 +78,7 @@ func describeStep(b *strings.Builder, sr StepResult) {
 		}
 		fmt.Fprintf(b, "  %s -> %s %d/%s: expected %s, observed %s", c.From, c.To, c.Port, c.Protocol, c.Expected, c.Observed)
 		if c.Observed == agent.Refused && c.Expected == model.Denied {
-			b.WriteString(" (the packet reached a closed port: nothing filtered it)")
+			b.WriteString(" (and the server did not answer its own pod: it may be down)")
 		}
 		if c.LeaksAfterConvergence > 0 {
 			fmt.Fprintf(b, " (leaked %d rounds after convergence)", c.LeaksAfterConvergence)

@@ -24,7 +24,7 @@ func TestDescribeShowsEveryOutcomeApart(t *testing.T) {
 			"80/TCP  | x/a x/b     | x/a x/b     | x/a x/b\n" +
 			"x/a     |  .   X      |  .   R      |  .   X\n" +
 			"x/b     |  X   ?      |  D   W      |  .   ?\n",
-		"x/a -> x/b 80/TCP: expected denied, observed refused (the packet reached a closed port: nothing filtered it): connection refused",
+		"x/a -> x/b 80/TCP: expected denied, observed refused (and the server did not answer its own pod: it may be down): connection refused",
 		"undefined cells (implementation-defined, not judged):\n  x/b -> x/b 80/TCP: observed wrong-peer",
 	} {
 		if !strings.Contains(text, want) {

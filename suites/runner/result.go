@@ -87,15 +87,20 @@ type Cell struct {
 }
 
 // Judge says whether an observed outcome fits an expected decision. Allowed
-// wants connected. Denied wants rejected or timeout: a refusal means the
-// packet reached a closed port (nothing filtered it), and a wrong peer or an
-// error is never a denial. Undefined cells are not judged.
-func Judge(expected model.Decision, observed agent.Outcome) bool {
+// wants connected. Denied wants rejected or timeout, or refused while the
+// destination's server is known to be up (serverUp: its own probe of the same
+// port connected in the same round), because then the RST or ICMP
+// port-unreachable came from a filter (REJECT --reject-with tcp-reset or the
+// iptables default). Without that proof a refusal may be a dead server, and
+// counting it as a denial would turn an infrastructure failure into a pass.
+// A wrong peer or an error is never a denial. Undefined cells are not judged.
+func Judge(expected model.Decision, observed agent.Outcome, serverUp bool) bool {
 	switch expected {
 	case model.Allowed:
 		return observed == agent.Connected
 	case model.Denied:
-		return observed == agent.Rejected || observed == agent.Timeout
+		return observed == agent.Rejected || observed == agent.Timeout ||
+			(observed == agent.Refused && serverUp)
 	}
 	return false
 }

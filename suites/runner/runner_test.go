@@ -23,23 +23,27 @@ func TestJudge(t *testing.T) {
 		clause   model.ClauseID
 		expected model.Decision
 		observed agent.Outcome
+		serverUp bool
 		match    bool
 	}{
-		{"NP-ISO", model.Allowed, agent.Connected, true},
-		{"NP-ISO", model.Allowed, agent.Rejected, false},
-		{"NP-ISO", model.Allowed, agent.Refused, false},
-		{"NP-ISO", model.Denied, agent.Rejected, true},
-		{"NP-ISO", model.Denied, agent.Timeout, true},
-		// A refusal reached a closed port: nothing filtered it.
-		{"NP-ISO", model.Denied, agent.Refused, false},
-		{"NP-ISO", model.Denied, agent.Connected, false},
-		{"NP-ISO", model.Denied, agent.WrongPeer, false},
+		{"NP-ISO", model.Allowed, agent.Connected, true, true},
+		{"NP-ISO", model.Allowed, agent.Rejected, true, false},
+		{"NP-ISO", model.Allowed, agent.Refused, true, false},
+		{"NP-ISO", model.Denied, agent.Rejected, false, true},
+		{"NP-ISO", model.Denied, agent.Timeout, false, true},
+		// A refusal while the server answers its own pod came from a filter
+		// (REJECT with tcp-reset or port-unreachable) ...
+		{"NP-ISO", model.Denied, agent.Refused, true, true},
+		// ... without that proof it may be a dead server: never a denial.
+		{"NP-ISO", model.Denied, agent.Refused, false, false},
+		{"NP-ISO", model.Denied, agent.Connected, true, false},
+		{"NP-ISO", model.Denied, agent.WrongPeer, true, false},
 		// An error is never a denial.
-		{"NP-ISO", model.Denied, agent.Error, false},
-		{"NP-HOSTNET", model.Undefined, agent.Connected, false},
+		{"NP-ISO", model.Denied, agent.Error, true, false},
+		{"NP-HOSTNET", model.Undefined, agent.Connected, true, false},
 	} {
-		if got := Judge(tc.expected, tc.observed); got != tc.match {
-			t.Errorf("%s: Judge(%s, %s) = %v, want %v", tc.clause, tc.expected, tc.observed, got, tc.match)
+		if got := Judge(tc.expected, tc.observed, tc.serverUp); got != tc.match {
+			t.Errorf("%s: Judge(%s, %s, serverUp=%v) = %v, want %v", tc.clause, tc.expected, tc.observed, tc.serverUp, got, tc.match)
 		}
 	}
 }
@@ -133,7 +137,7 @@ func TestHandWrittenRejectSatisfiesTheModel(t *testing.T) {
 	if err := r.Reset(ctx, tc); err != nil {
 		t.Fatal(err)
 	}
-	rejectNewToXA(t, c, "-I")
+	rejectNewToXA(t, c, "-I", "icmp-admin-prohibited")
 	sr := r.runStep(ctx, cases.Step{Name: "isolate x/a", Actions: []cases.Action{{CreatePolicy: denyIngressToXA()}}}, 2)
 	if !sr.Passed || !sr.Converged || sr.Rounds != stableRounds+2 {
 		t.Fatalf("want a pass after stable convergence + 2 settle rounds, got passed=%v converged=%v rounds=%d error=%q\n%s",
@@ -149,11 +153,43 @@ func TestHandWrittenRejectSatisfiesTheModel(t *testing.T) {
 	}
 }
 
+// A filter that rejects with a TCP reset makes denied cells look refused.
+// While x/a's server answers x/a itself in the same round, the refusal can
+// only come from the filter, so the step passes; the cells must have been
+// observed refused, or the test proves nothing.
+func TestRefusalByAFilterIsADenialWhileTheServerIsUp(t *testing.T) {
+	c := newCluster(t)
+	ctx := context.Background()
+	r := New(c, WithDeadline(2*time.Second), WithProbeTimeout(500*time.Millisecond))
+	tc := cases.Case{Name: "deny ingress to x/a with resets, by hand", Topology: smallTopology()}
+	if err := r.Reset(ctx, tc); err != nil {
+		t.Fatal(err)
+	}
+	rejectNewToXA(t, c, "-I", "tcp-reset")
+	sr := r.runStep(ctx, cases.Step{Name: "isolate x/a", Actions: []cases.Action{{CreatePolicy: denyIngressToXA()}}}, 2)
+	if !sr.Passed {
+		t.Fatalf("want a pass, got error=%q\n%s", sr.Error, Describe(CaseResult{Name: tc.Name, Steps: []StepResult{sr}}))
+	}
+	refused := 0
+	for _, cell := range sr.Cells {
+		if cell.To == "x/a" && cell.From != "x/a" {
+			if cell.Observed != agent.Refused {
+				t.Errorf("%s -> x/a observed %s, want refused (tcp-reset)", cell.From, cell.Observed)
+			}
+			refused++
+		}
+	}
+	if refused == 0 {
+		t.Fatal("no cell into x/a was probed")
+	}
+}
+
 // rejectNewToXA inserts (-I) or deletes (-D) a rule in x/a's node that
-// rejects new connections to x/a. Pods hang off their node by routed veths:
+// rejects new TCP connections to x/a (smallTopology serves only 80/TCP) with
+// the given --reject-with. Pods hang off their node by routed veths:
 // all traffic to x/a from other pods crosses its node's FORWARD chain.
 // Replies to x/a's own connections must pass, hence NEW only.
-func rejectNewToXA(t *testing.T, c *netns.Cluster, op string) {
+func rejectNewToXA(t *testing.T, c *netns.Cluster, op, rejectWith string) {
 	t.Helper()
 	topo, err := c.Topology(context.Background())
 	if err != nil {
@@ -164,8 +200,8 @@ func rejectNewToXA(t *testing.T, c *netns.Cluster, op string) {
 		if p.Ref().String() != "x/a" {
 			continue
 		}
-		rule := []string{"netns", "exec", c.Name() + p.Node, "iptables", "-w", op, "FORWARD", "-d", p.IP + "/32",
-			"-m", "conntrack", "--ctstate", "NEW", "-j", "REJECT", "--reject-with", "icmp-admin-prohibited"}
+		rule := []string{"netns", "exec", c.Name() + p.Node, "iptables", "-w", op, "FORWARD", "-d", p.IP + "/32", "-p", "tcp",
+			"-m", "conntrack", "--ctstate", "NEW", "-j", "REJECT", "--reject-with", rejectWith}
 		if out, err := exec.Command("ip", rule...).CombinedOutput(); err != nil {
 			t.Errorf("ip %v: %v: %s", rule, err, out)
 		}
@@ -184,7 +220,7 @@ func TestLeakAfterConvergenceFailsTheStep(t *testing.T) {
 	if err := r.Reset(ctx, tc); err != nil {
 		t.Fatal(err)
 	}
-	rejectNewToXA(t, c, "-I")
+	rejectNewToXA(t, c, "-I", "icmp-admin-prohibited")
 	// Settle long enough (about a second of rounds) for the rule to vanish
 	// while the runner watches.
 	done := make(chan StepResult)
@@ -192,7 +228,7 @@ func TestLeakAfterConvergenceFailsTheStep(t *testing.T) {
 		done <- r.runStep(ctx, cases.Step{Name: "isolate x/a", Actions: []cases.Action{{CreatePolicy: denyIngressToXA()}}}, 40)
 	}()
 	time.Sleep(400 * time.Millisecond)
-	rejectNewToXA(t, c, "-D")
+	rejectNewToXA(t, c, "-D", "icmp-admin-prohibited")
 	sr := <-done
 	if sr.Passed || sr.Summary.LeaksAfterConvergence == 0 {
 		t.Fatalf("want a failed step with leaks after convergence, got passed=%v summary=%+v", sr.Passed, sr.Summary)

@@ -79,6 +79,7 @@ func (r *Runner) runStep(ctx context.Context, step cases.Step, settle int) StepR
 		sr.Rounds++
 		allMatch := true
 		var firstErr *Cell
+		serversUp := serversUp(probeCells, obs)
 		for i := range cells {
 			c := &cells[i]
 			res := obs.Results[probeCells[i].Key()]
@@ -99,7 +100,7 @@ func (r *Runner) runStep(ctx context.Context, step cases.Step, settle int) StepR
 			if c.Expected == model.Undefined {
 				continue
 			}
-			c.Match = Judge(c.Expected, res.Outcome)
+			c.Match = Judge(c.Expected, res.Outcome, serversUp[serverKey(probeCells[i])])
 			if c.Match && c.TimeToEnforce == nil {
 				tte := roundStart.Sub(actionsDone)
 				c.TimeToEnforce = &tte
@@ -204,6 +205,24 @@ func plan(topo *model.Topology, table *model.Table) ([]Cell, []matrix.Cell, erro
 		}
 	}
 	return cells, probeCells, nil
+}
+
+// serverKey names the server a probe cell reaches: destination, port, protocol.
+func serverKey(c matrix.Cell) matrix.Key {
+	return matrix.Key{To: c.To.Pod, Port: c.Port, Protocol: c.Protocol}
+}
+
+// serversUp lists the servers that answered their own pod in this round. A
+// pod reaching itself is never filtered (NP-SELF) and never leaves its
+// network namespace, so a connected self cell proves the server listens.
+func serversUp(probeCells []matrix.Cell, obs matrix.Observed) map[matrix.Key]bool {
+	up := map[matrix.Key]bool{}
+	for _, pc := range probeCells {
+		if pc.From == pc.To.Pod && obs.Results[pc.Key()].Outcome == agent.Connected {
+			up[serverKey(pc)] = true
+		}
+	}
+	return up
 }
 
 func declares(p model.Pod, pp model.PortProtocol) bool {
