@@ -42,23 +42,23 @@ type Traffic struct {
 
 // Reason is one step of the argument behind a verdict.
 type Reason struct {
-	Direction Direction
-	Clause    ClauseID
+	Direction Direction `json:"direction,omitempty"`
+	Clause    ClauseID  `json:"clause"`
 	// Policy is namespace/name of the policy involved, if any.
-	Policy string
+	Policy string `json:"policy,omitempty"`
 	// Rule, Peer and PortIndex are indexes into the policy's rules, the rule's
 	// peers and the rule's ports; -1 where they do not apply.
-	Rule      int
-	Peer      int
-	PortIndex int
+	Rule      int `json:"rule"`
+	Peer      int `json:"peer"`
+	PortIndex int `json:"portIndex"`
 	// Text says it in words, e.g. "y/b is isolated for ingress by y/deny-all".
-	Text string
+	Text string `json:"text"`
 }
 
 // Verdict is the model's answer for one Traffic.
 type Verdict struct {
-	Ingress Decision
-	Egress  Decision
-	Allowed Decision
-	Reasons []Reason
+	Ingress Decision `json:"ingress"`
+	Egress  Decision `json:"egress"`
+	Allowed Decision `json:"allowed"`
+	Reasons []Reason `json:"reasons,omitempty"`
 }
