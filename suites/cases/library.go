@@ -48,6 +48,7 @@ func scenarios() []scenario {
 	out = append(out, extraTypes()...)
 	out = append(out, extraLifecycle()...)
 	out = append(out, extraSelectors()...)
+	out = append(out, extraNode()...)
 	return out
 }
 
