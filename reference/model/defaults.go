@@ -92,6 +92,17 @@ func (t *Topology) PortProtocols() []PortProtocol {
 	return out
 }
 
+// Serves says whether the pod declares a container port with this number and
+// protocol (a port without a protocol is TCP).
+func (p Pod) Serves(pp PortProtocol) bool {
+	for _, cp := range p.Ports {
+		if cp.Port == pp.Port && defaultProtocol(cp.Protocol) == pp.Protocol {
+			return true
+		}
+	}
+	return false
+}
+
 // SortPorts orders ports by number, then protocol (TCP, UDP, SCTP).
 func SortPorts(ports []PortProtocol) {
 	sort.Slice(ports, func(i, j int) bool {

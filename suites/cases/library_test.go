@@ -211,22 +211,12 @@ func checkSteps(t *testing.T, c Case) {
 		}
 		for _, pp := range s.Probes {
 			for _, p := range state.Topology.Pods {
-				if !servesPort(p, pp) {
+				if !p.Serves(pp) {
 					t.Errorf("case %q step %d probes %s but pod %s does not serve it", c.Name, i+1, pp, p.Ref())
 				}
 			}
 		}
 	}
-}
-
-func servesPort(p model.Pod, pp model.PortProtocol) bool {
-	return slices.ContainsFunc(p.Ports, func(cp model.ContainerPort) bool {
-		proto := cp.Protocol
-		if proto == "" {
-			proto = "TCP"
-		}
-		return cp.Port == pp.Port && proto == pp.Protocol
-	})
 }
 
 // TestCasePoliciesKeepUnsetFieldsUnset guards the point of the NP-TYPES and

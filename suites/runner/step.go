@@ -3,7 +3,6 @@ package runner
 import (
 	"context"
 	"fmt"
-	"slices"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -183,7 +182,7 @@ func plan(topo *model.Topology, table *model.Table) ([]Cell, []matrix.Cell, erro
 	for _, from := range live {
 		for _, to := range live {
 			for _, pp := range table.Ports() {
-				if !declares(to, pp) {
+				if !to.Serves(pp) {
 					continue
 				}
 				v, err := table.Verdict(from.Ref(), to.Ref(), pp)
@@ -223,16 +222,6 @@ func serversUp(probeCells []matrix.Cell, obs matrix.Observed) map[matrix.Key]boo
 		}
 	}
 	return up
-}
-
-func declares(p model.Pod, pp model.PortProtocol) bool {
-	return slices.ContainsFunc(p.Ports, func(cp model.ContainerPort) bool {
-		proto := cp.Protocol
-		if proto == "" {
-			proto = "TCP"
-		}
-		return cp.Port == pp.Port && proto == pp.Protocol
-	})
 }
 
 func summarize(cells []Cell) Summary {
