@@ -61,12 +61,14 @@ type Cluster struct {
 	// watches counts the watches opened on client (see newAPI).
 	watches *atomic.Int64
 
-	mu        sync.Mutex
-	pods      map[string]*podRuntime // by namespace/name
-	parked    map[string]*podRuntime // set aside by Deploy, by namespace/name
-	podSeq    int
-	enforcers []func()
-	destroyed bool
+	mu   sync.Mutex
+	pods map[string]*podRuntime // by namespace/name
+	// nodeAgents are the liveness probe sources, one per node, by node name.
+	nodeAgents map[string]*podRuntime
+	parked     map[string]*podRuntime // set aside by Deploy, by namespace/name
+	podSeq     int
+	enforcers  []func()
+	destroyed  bool
 }
 
 // Create builds the nodes and an empty API holding them. It needs root.
@@ -97,6 +99,8 @@ func Create(ctx context.Context, opts ...Option) (*Cluster, error) {
 		deny:   deny,
 		pods:   map[string]*podRuntime{},
 		parked: map[string]*podRuntime{},
+
+		nodeAgents: map[string]*podRuntime{},
 	}
 	if err := os.MkdirAll(c.runDir, 0o700); err != nil {
 		return nil, fmt.Errorf("netns cluster %s: run directory: %w", prefix, err)
@@ -122,6 +126,9 @@ func Create(ctx context.Context, opts ...Option) (*Cluster, error) {
 		if _, err := c.client.CoreV1().Nodes().Create(ctx, nodeObject(n), createOpts); err != nil {
 			return nil, errors.Join(fmt.Errorf("netns cluster %s: register node %s: %w", prefix, n.Name, err), c.Destroy(context.WithoutCancel(ctx)))
 		}
+	}
+	if err := c.startNodeAgents(ctx); err != nil {
+		return nil, errors.Join(fmt.Errorf("netns cluster %s: %w", prefix, err), c.Destroy(context.WithoutCancel(ctx)))
 	}
 	c.logf("netns cluster %s: %d nodes in %s", prefix, cfg.nodes, time.Since(start).Round(time.Millisecond))
 	return c, nil
@@ -161,6 +168,10 @@ func (c *Cluster) Destroy(ctx context.Context) error {
 	for k, p := range c.parked {
 		pods[k+" (parked)"] = p
 	}
+	for node, p := range c.nodeAgents {
+		pods["node agent "+node] = p
+	}
+	c.nodeAgents = map[string]*podRuntime{}
 	c.parked = map[string]*podRuntime{}
 	c.destroyed = true
 	c.mu.Unlock()

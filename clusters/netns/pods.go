@@ -20,6 +20,7 @@ import (
 
 	"github.com/netpolcheck/netpolcheck/clusters/netns/fabric"
 	"github.com/netpolcheck/netpolcheck/probes/agent"
+	"github.com/netpolcheck/netpolcheck/probes/matrix"
 	"github.com/netpolcheck/netpolcheck/reference/model"
 )
 
@@ -30,6 +31,9 @@ const agentReadyTimeout = 10 * time.Second
 // agent process inside it.
 type podRuntime struct {
 	ref model.PodRef
+	// identity is what the agent answers with: the pod's namespace/name, or
+	// a node agent's source name.
+	identity string
 	// netns is the pod's own namespace; nil for a hostNetwork pod, which
 	// lives in its node's namespace.
 	netns  *fabric.PodNS
@@ -113,10 +117,11 @@ func (c *Cluster) CreatePod(ctx context.Context, pod model.Pod) error {
 	c.podSeq++
 	seq := c.podSeq
 	rt := &podRuntime{
-		ref:    ref,
-		node:   node,
-		uid:    fmt.Sprintf("%spod%d", c.prefix, seq),
-		socket: filepath.Join(c.runDir, fmt.Sprintf("pod%d.sock", seq)),
+		ref:      ref,
+		identity: ref.String(),
+		node:     node,
+		uid:      fmt.Sprintf("%spod%d", c.prefix, seq),
+		socket:   filepath.Join(c.runDir, fmt.Sprintf("pod%d.sock", seq)),
 	}
 	c.pods[ref.String()] = rt // reserved; removed again on failure
 	c.mu.Unlock()
@@ -221,7 +226,7 @@ func (c *Cluster) startAgent(rt *podRuntime, netnsName string) error {
 		return fmt.Errorf("agent log: %w", err)
 	}
 	defer logFile.Close()
-	args := serveArgs(rt.ref, rt.served)
+	args := serveArgs(rt.identity, rt.served)
 	if rt.netns == nil {
 		// Several servers share the node's namespace: an SCTP INIT for a
 		// port this agent does not serve is someone else's.
@@ -281,7 +286,7 @@ func declaredPorts(pod model.Pod) []model.PortProtocol {
 // serveArgs are the flags of `probe serve` for the served ports: every port
 // number on every protocol among them (for pods with their own namespace,
 // served is already such a product).
-func serveArgs(ref model.PodRef, served []model.PortProtocol) []string {
+func serveArgs(identity string, served []model.PortProtocol) []string {
 	var ports, protocols []string
 	for _, pp := range served {
 		port := strconv.Itoa(int(pp.Port))
@@ -293,7 +298,7 @@ func serveArgs(ref model.PodRef, served []model.PortProtocol) []string {
 			protocols = append(protocols, proto)
 		}
 	}
-	return []string{"--identity", ref.String(), "--ports", strings.Join(ports, ","), "--protocols", strings.Join(protocols, ",")}
+	return []string{"--identity", identity, "--ports", strings.Join(ports, ","), "--protocols", strings.Join(protocols, ",")}
 }
 
 func protocolOrTCP(p corev1.Protocol) corev1.Protocol {
@@ -313,7 +318,7 @@ func waitAgentReady(ctx context.Context, rt *podRuntime) error {
 			To:       netip.AddrPortFrom(rt.ip, uint16(pp.Port)).String(),
 			Protocol: string(pp.Protocol),
 			Timeout:  500 * time.Millisecond,
-			Expect:   rt.ref.String(),
+			Expect:   rt.identity,
 		})
 	}
 	deadline := time.Now().Add(agentReadyTimeout)
@@ -425,6 +430,9 @@ func (c *Cluster) controlSocket(source string) (string, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	rt, ok := c.pods[source]
+	if node, isNode := matrix.NodeOf(source); isNode {
+		rt, ok = c.nodeAgents[node]
+	}
 	if !ok {
 		return "", fmt.Errorf("probe from %s: no such pod in netns cluster %s", source, c.prefix)
 	}

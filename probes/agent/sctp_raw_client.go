@@ -228,8 +228,9 @@ func (c *rawSCTPClient) connect(ctx context.Context, target netip.AddrPort) (str
 	defer timer.Stop()
 	<-timer.C
 	for {
-		// EPERM: a local rule dropped the INIT; wait as for UDP and TCP.
-		if err := c.sock.send(target.Addr(), netip.Addr{}, init); err != nil && !errors.Is(err, unix.EPERM) {
+		// EPERM: a local rule dropped the INIT; as for UDP, classify reads
+		// it as that rule's verdict.
+		if err := c.sock.send(target.Addr(), netip.Addr{}, init); err != nil {
 			return "", fmt.Errorf("send SCTP INIT: %w", err)
 		}
 		timer.Reset(wait)

@@ -79,7 +79,9 @@ func connectProgress(fd int) (bool, error) {
 		return true, os.NewSyscallError("getsockopt", err)
 	}
 	if soErr != 0 {
-		return true, os.NewSyscallError("connect", unix.Errno(soErr))
+		// Named apart from connect(2)'s own errors: classify reads EACCES
+		// here as ICMPv6 admin-prohibited, there as a local refusal.
+		return true, os.NewSyscallError(soError, unix.Errno(soErr))
 	}
 	if e, ok := readErrQueue(fd); ok {
 		if outcome, detail := icmpOutcome(e); outcome != "" {

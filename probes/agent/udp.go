@@ -24,9 +24,10 @@ const firstResend = 100 * time.Millisecond
 // connectUDP sends datagrams on a connected socket with IP_RECVERR set, so
 // every ICMP error about them (not only the "hard" ones) comes back as an
 // errno on the next read or write. A send refused with EPERM was dropped by
-// a local netfilter rule: like TCP, whose SYN meets the same fate silently,
-// keep waiting, so a local DROP times out and a local REJECT is read from
-// its ICMP error.
+// a local netfilter rule on its way out: that is a filter's verdict, so the
+// probe ends there and classify reads it as Rejected. (TCP cannot see the
+// same drop: the kernel ignores it and retransmits the SYN, so a local DROP
+// of TCP times out.)
 func connectUDP(ctx context.Context, target netip.AddrPort) (string, error) {
 	conn, err := net.DialUDP(networkFor("udp", target), nil, net.UDPAddrFromAddrPort(target))
 	if err != nil {
@@ -40,7 +41,7 @@ func connectUDP(ctx context.Context, target netip.AddrPort) (string, error) {
 	buf := make([]byte, maxIdentity)
 	wait := firstResend
 	for {
-		if _, err := conn.Write(udpRequest); err != nil && !errors.Is(err, unix.EPERM) {
+		if _, err := conn.Write(udpRequest); err != nil {
 			return "", fmt.Errorf("send: %w", err)
 		}
 		readUntil := time.Now().Add(wait)

@@ -6,8 +6,8 @@ import (
 	"github.com/netpolcheck/netpolcheck/probes/agent"
 )
 
-// Prober runs one batch of probes from inside a source pod (namespace/pod)
-// and returns one Result per Probe, in any order, keyed by Probe.ID. An error
+// Prober runs one batch of probes from inside a source pod (namespace/pod),
+// or from a node's own network namespace (a NodeSource), and returns one Result per Probe, in any order, keyed by Probe.ID. An error
 // means the batch itself could not run (exec failed); it is never a verdict.
 type Prober interface {
 	ProbeBatch(ctx context.Context, source string, probes []agent.Probe) ([]agent.Result, error)

@@ -15,11 +15,24 @@ import (
 )
 
 // apply makes one action happen on the cluster, through its API as a user
-// would, or through the provider for pods.
-func apply(ctx context.Context, c clusters.Cluster, a cases.Action) error {
+// would, or through the provider for pods, and on the state that tracks what
+// the case implies. The state goes first: an action that does not fit the
+// case's own state (a policy created twice, a missing pod) is the case's
+// mistake and reaches no cluster.
+func apply(ctx context.Context, c clusters.Cluster, state *cases.State, a cases.Action) error {
 	kind, err := a.Kind()
 	if err != nil {
 		return err
+	}
+	var np *networkingv1.NetworkPolicy
+	if kind == "PolicyFromTopology" {
+		// Built against the state, whose pod IPs are the cluster's.
+		if np, err = state.PolicyFor(a); err != nil {
+			return err
+		}
+	}
+	if err := state.Apply(a); err != nil {
+		return fmt.Errorf("the case's %s does not fit its own state: %w", kind, err)
 	}
 	switch kind {
 	case "CreatePolicy":
@@ -27,14 +40,6 @@ func apply(ctx context.Context, c clusters.Cluster, a cases.Action) error {
 	case "UpdatePolicy":
 		return updatePolicy(ctx, c, a.UpdatePolicy)
 	case "PolicyFromTopology":
-		topo, err := c.Topology(ctx)
-		if err != nil {
-			return fmt.Errorf("policy from topology: %w", err)
-		}
-		np := a.PolicyFromTopology(topo)
-		if np == nil {
-			return fmt.Errorf("policy from topology: a pod it needs is not deployed")
-		}
 		_, err = c.Client().NetworkingV1().NetworkPolicies(np.Namespace).Get(ctx, np.Name, metav1.GetOptions{})
 		switch {
 		case err == nil:
@@ -55,7 +60,13 @@ func apply(ctx context.Context, c clusters.Cluster, a cases.Action) error {
 	case "SetNamespaceLabels":
 		return setNamespaceLabels(ctx, c, a.SetNamespaceLabels.Namespace, a.SetNamespaceLabels.Labels)
 	case "CreatePod":
-		return c.CreatePod(ctx, *a.CreatePod)
+		if err := c.CreatePod(ctx, *a.CreatePod); err != nil {
+			return err
+		}
+		// The cluster chose the new pod's address (and node, if the case
+		// named none).
+		ref := a.CreatePod.Ref()
+		return adoptClusterFacts(ctx, c, state, &ref)
 	case "DeletePod":
 		return c.DeletePod(ctx, *a.DeletePod)
 	}

@@ -15,7 +15,7 @@ const maxExplained = 12
 // Legend explains the glyphs of the grids Describe prints.
 const Legend = `expected: . allowed  X denied  ? undefined (not judged)
 observed: . connected  X rejected  D timeout (dropped)  R refused  W wrong peer  E error
-compare:  . match  X wrong  ? not judged  L leaked after convergence  (blank: port not served)`
+compare:  . match  X wrong  U unproven (path or server down)  ? not judged  L leaked after convergence  (blank: port not served)`
 
 // Describe renders a case result for a person: one line when it passed;
 // otherwise, for the failed step, the expected, observed and comparison
@@ -36,7 +36,10 @@ func Describe(res CaseResult) string {
 	}
 	b.WriteString(")\n")
 	if res.Error != "" {
-		fmt.Fprintf(&b, "  error: %s\n", res.Error)
+		fmt.Fprintf(&b, "  infrastructure error: %s\n", res.Error)
+	}
+	if res.Failure != "" {
+		fmt.Fprintf(&b, "  failure: %s\n", res.Failure)
 	}
 	for _, sr := range res.Steps {
 		if sr.Passed {
@@ -49,13 +52,22 @@ func Describe(res CaseResult) string {
 
 func describeStep(b *strings.Builder, sr StepResult) {
 	s := sr.Summary
-	fmt.Fprintf(b, "\nstep %q: %d of %d judged cells wrong, %d undefined, %d errors; converged: %v; %d rounds within %s\n",
-		sr.Name, s.Mismatched, s.Judged, s.Undefined, s.Errors, sr.Converged, sr.Rounds, sr.Deadline)
+	fmt.Fprintf(b, "\nstep %q: %d of %d judged cells wrong, %d unproven, %d undefined, %d errors; converged: %v; %d rounds within %s\n",
+		sr.Name, s.Mismatched, s.Judged, s.Unproven, s.Undefined, s.Errors, sr.Converged, sr.Rounds, sr.Deadline)
 	if s.LeaksAfterConvergence > 0 {
 		fmt.Fprintf(b, "  %d leaks after convergence (a denied cell observed connected)\n", s.LeaksAfterConvergence)
 	}
-	if s.LeakRounds > 0 {
+	if s.LostAfterConvergence > 0 {
+		fmt.Fprintf(b, "  %d losses after convergence (an allowed cell stopped connecting)\n", s.LostAfterConvergence)
+	}
+	switch {
+	case s.LeakRounds > 0 && sr.Converged:
 		fmt.Fprintf(b, "  %d transient leaks before convergence\n", s.LeakRounds)
+	case s.LeakRounds > 0:
+		fmt.Fprintf(b, "  %d cell-rounds leaked (a denied cell connected; the step never converged)\n", s.LeakRounds)
+	}
+	if s.UnprovenRounds > 0 {
+		fmt.Fprintf(b, "  %d cell-rounds unproven (did not connect while the path or the server was not proven up)\n", s.UnprovenRounds)
 	}
 	if len(sr.Cells) == 0 {
 		return
@@ -73,12 +85,12 @@ func describeStep(b *strings.Builder, sr StepResult) {
 			b.WriteString("\nwrong cells:\n")
 		}
 		if n++; n > maxExplained {
-			fmt.Fprintf(b, "  ... and %d more\n", s.Mismatched-maxExplained)
+			fmt.Fprintf(b, "  ... and %d more\n", s.Mismatched+s.Unproven-maxExplained)
 			break
 		}
 		fmt.Fprintf(b, "  %s -> %s %d/%s: expected %s, observed %s", c.From, c.To, c.Port, c.Protocol, c.Expected, c.Observed)
-		if c.Observed == agent.Refused && c.Expected == model.Denied {
-			b.WriteString(" (and the server did not answer its own pod: it may be down)")
+		if c.Unproven {
+			fmt.Fprintf(b, " (unproven: %s)", c.Unverified)
 		}
 		if c.LeaksAfterConvergence > 0 {
 			fmt.Fprintf(b, " (leaked %d rounds after convergence)", c.LeaksAfterConvergence)
@@ -200,6 +212,8 @@ func compareGlyph(c Cell) string {
 		return "?"
 	case c.Match:
 		return "."
+	case c.Unproven:
+		return "U"
 	}
 	return "X"
 }

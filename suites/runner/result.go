@@ -16,7 +16,9 @@ type CaseResult struct {
 	Passed   bool             `json:"passed"`
 	// Error is an infrastructure failure (an action or a probe could not
 	// run): the case says nothing about the enforcer.
-	Error    string        `json:"error,omitempty"`
+	Error string `json:"error,omitempty"`
+	// Failure is why the enforcer failed the case, when it did.
+	Failure  string        `json:"failure,omitempty"`
 	Duration time.Duration `json:"duration"`
 	Steps    []StepResult  `json:"steps"`
 }
@@ -26,8 +28,14 @@ type CaseResult struct {
 type StepResult struct {
 	Name   string `json:"name"`
 	Passed bool   `json:"passed"`
-	Error  string `json:"error,omitempty"`
-	// Converged: every judged cell matched in the last round.
+	// Error is an infrastructure failure: nothing was learned about the
+	// enforcer (probes could not run, the path was not proven, the cluster
+	// does not hold what the case implies).
+	Error string `json:"error,omitempty"`
+	// Failure says why a step without Error failed: the enforcer's fault.
+	Failure string `json:"failure,omitempty"`
+	// Converged: the step ended with its stable and settle rounds all
+	// matching.
 	Converged bool `json:"converged"`
 	// TimeToConverge runs from the end of the actions to the start of the
 	// first round of the final run of rounds in which every judged cell
@@ -51,6 +59,13 @@ type Summary struct {
 	// never judged.
 	Undefined int `json:"undefined"`
 	Errors    int `json:"errors"`
+	// Unproven counts the cells of the last round that did not connect while
+	// their path or server was not proven up: an infrastructure failure.
+	Unproven int `json:"unproven"`
+	// UnprovenRounds counts (cell, round) pairs that were unproven.
+	UnprovenRounds int `json:"unprovenRounds"`
+	// LivenessProbes is how many liveness probes each round carried.
+	LivenessProbes int `json:"livenessProbes"`
 	// LeakRounds counts (cell, round) pairs where a cell that must be denied
 	// was observed connected before convergence: transient leaks.
 	LeakRounds int `json:"leakRounds"`
@@ -59,6 +74,9 @@ type Summary struct {
 	LeaksAfterConvergence int `json:"leaksAfterConvergence"`
 	// Flips counts outcome changes after stable convergence (flakes).
 	Flips int `json:"flips"`
+	// LostAfterConvergence counts (cell, round) pairs where an allowed cell
+	// stopped connecting after stable convergence: a flaky step, a failure.
+	LostAfterConvergence int `json:"lostAfterConvergence"`
 }
 
 // Cell is one source, destination, port and protocol of a step.
@@ -72,6 +90,12 @@ type Cell struct {
 	Observed agent.Outcome `json:"observed"`
 	// Match says whether Observed fits Expected (false for undefined cells).
 	Match bool `json:"match"`
+	// Unproven: in the last round the cell did not connect and its path or
+	// server was not proven up (Unverified says what was missing), so the
+	// outcome says nothing about the enforcer.
+	Unproven       bool   `json:"unproven,omitempty"`
+	Unverified     string `json:"unverified,omitempty"`
+	UnprovenRounds int    `json:"unprovenRounds,omitempty"`
 	// TimeToEnforce runs from the end of the actions to the start of the
 	// first round in which the cell matched; absent if it never did.
 	TimeToEnforce *time.Duration `json:"timeToEnforce,omitempty"`
@@ -80,27 +104,59 @@ type Cell struct {
 	LeakRounds            int `json:"leakRounds,omitempty"`
 	LeaksAfterConvergence int `json:"leaksAfterConvergence,omitempty"`
 	Flips                 int `json:"flips,omitempty"`
+	LostAfterConvergence  int `json:"lostAfterConvergence,omitempty"`
 	// Detail is the probe's own message for the last round (errors, refusals).
 	Detail string `json:"detail,omitempty"`
 	// Reasons is the model's argument for cells that failed.
 	Reasons []model.Reason `json:"reasons,omitempty"`
 }
 
-// Judge says whether an observed outcome fits an expected decision. Allowed
-// wants connected. Denied wants rejected or timeout, or refused while the
-// destination's server is known to be up (serverUp: its own probe of the same
-// port connected in the same round), because then the RST or ICMP
-// port-unreachable came from a filter (REJECT --reject-with tcp-reset or the
-// iptables default). Without that proof a refusal may be a dead server, and
-// counting it as a denial would turn an infrastructure failure into a pass.
-// A wrong peer or an error is never a denial. Undefined cells are not judged.
-func Judge(expected model.Decision, observed agent.Outcome, serverUp bool) bool {
-	switch expected {
-	case model.Allowed:
-		return observed == agent.Connected
-	case model.Denied:
-		return observed == agent.Rejected || observed == agent.Timeout ||
-			(observed == agent.Refused && serverUp)
+// Judgement is what one observation of a cell says about the enforcer.
+type Judgement int
+
+const (
+	// Mismatch: the observation contradicts the model.
+	Mismatch Judgement = iota
+	// Match: the observation fits the model.
+	Match
+	// Unproven: the cell did not connect, but the path or the server was
+	// not proven up in the same round, so nothing was learned.
+	Unproven
+	// NotJudged: the model leaves the cell to the implementation.
+	NotJudged
+)
+
+// Judge says what an observed outcome means against an expected decision.
+// proven says whether the same round proved the destination's server up
+// and the path between the two pods up (see proof.go).
+//
+// A connection with the right identity needs no proof: allowed matches,
+// denied is a leak. Anything else that is not a connection (rejected,
+// timeout, or refused: a filter may reset or answer port-unreachable) is a
+// denial only when proven; without the proof a dead server, a lost route or
+// a hung agent would pass as a denial, so the cell is Unproven, and the same
+// holds for an allowed cell that failed to connect. A wrong peer is a
+// mismatch (someone else holds the address), an error is never a verdict.
+func Judge(expected model.Decision, observed agent.Outcome, proven bool) Judgement {
+	if expected == model.Undefined {
+		return NotJudged
 	}
-	return false
+	switch observed {
+	case agent.Connected:
+		if expected == model.Allowed {
+			return Match
+		}
+		return Mismatch
+	case agent.WrongPeer:
+		return Mismatch
+	case agent.Rejected, agent.Timeout, agent.Refused:
+		switch {
+		case !proven:
+			return Unproven
+		case expected == model.Denied:
+			return Match
+		}
+		return Mismatch
+	}
+	return Unproven
 }

@@ -26,6 +26,8 @@ type Runner struct {
 	roundInterval time.Duration
 	settleRounds  int
 	logf          func(format string, args ...any)
+	// disabled switches guards off; only this package's tests set it.
+	disabled map[guard]bool
 }
 
 // Option adjusts New.
@@ -73,7 +75,8 @@ func (r *Runner) Run(ctx context.Context, c cases.Case) CaseResult {
 	res := CaseResult{Name: c.Name, Features: c.Features, Clauses: c.Clauses, Passed: true}
 	defer func() { res.Duration = time.Since(start) }()
 
-	if reset, err := r.reset(ctx, c); err != nil {
+	state, reset, err := r.reset(ctx, c)
+	if err != nil {
 		res.Passed = false
 		res.Error = err.Error()
 		if reset != nil {
@@ -83,7 +86,7 @@ func (r *Runner) Run(ctx context.Context, c cases.Case) CaseResult {
 		return res
 	}
 	for i, step := range c.Steps {
-		sr := r.runStep(ctx, step, r.settleRounds)
+		sr := r.runStep(ctx, state, step, r.settleRounds)
 		if sr.Name == "" {
 			sr.Name = fmt.Sprintf("step %d", i+1)
 		}
@@ -93,6 +96,9 @@ func (r *Runner) Run(ctx context.Context, c cases.Case) CaseResult {
 			res.Passed = false
 			if sr.Error != "" {
 				res.Error = fmt.Sprintf("%s: %s", sr.Name, sr.Error)
+			}
+			if sr.Failure != "" {
+				res.Failure = fmt.Sprintf("%s: %s", sr.Name, sr.Failure)
 			}
 			break
 		}
@@ -105,29 +111,34 @@ func (r *Runner) Run(ctx context.Context, c cases.Case) CaseResult {
 // the cluster is back to the model's table for no policies: the next case
 // starts from a known, enforced state, so its time-to-enforce is its own.
 func (r *Runner) Reset(ctx context.Context, c cases.Case) error {
-	_, err := r.reset(ctx, c)
+	_, _, err := r.reset(ctx, c)
 	return err
 }
 
-// reset is Reset that also returns the probing step when it failed.
-func (r *Runner) reset(ctx context.Context, c cases.Case) (*StepResult, error) {
+// reset is Reset that also returns the state the case starts from and, when
+// it failed, the probing step.
+func (r *Runner) reset(ctx context.Context, c cases.Case) (*cases.State, *StepResult, error) {
 	if err := deleteAllPolicies(ctx, r.cluster); err != nil {
-		return nil, fmt.Errorf("reset: %w", err)
+		return nil, nil, fmt.Errorf("reset: %w", err)
 	}
 	if err := r.cluster.Deploy(ctx, c.TopologyOrDefault()); err != nil {
-		return nil, fmt.Errorf("reset: %w", err)
+		return nil, nil, fmt.Errorf("reset: %w", err)
+	}
+	state := cases.StateFor(c)
+	if err := adoptClusterFacts(ctx, r.cluster, state, nil); err != nil {
+		return nil, nil, fmt.Errorf("reset: %w", err)
 	}
 	step := cases.Step{Name: "reset (no policies)"}
 	if len(c.Steps) > 0 {
 		step.Probes = c.Steps[0].Probes
 	}
-	sr := r.runStep(ctx, step, 0)
+	sr := r.runStep(ctx, state, step, 0)
 	if !sr.Passed {
 		msg := sr.Error
 		if msg == "" {
-			msg = fmt.Sprintf("%d cells still differ from a cluster without policies after %s", sr.Summary.Mismatched, sr.Deadline)
+			msg = fmt.Sprintf("a cluster without policies: %s", sr.Failure)
 		}
-		return &sr, fmt.Errorf("reset: %s", msg)
+		return nil, &sr, fmt.Errorf("reset: %s", msg)
 	}
-	return nil, nil
+	return state, nil, nil
 }

@@ -23,27 +23,35 @@ func TestJudge(t *testing.T) {
 		clause   model.ClauseID
 		expected model.Decision
 		observed agent.Outcome
-		serverUp bool
-		match    bool
+		proven   bool
+		want     Judgement
 	}{
-		{"NP-ISO", model.Allowed, agent.Connected, true, true},
-		{"NP-ISO", model.Allowed, agent.Rejected, true, false},
-		{"NP-ISO", model.Allowed, agent.Refused, true, false},
-		{"NP-ISO", model.Denied, agent.Rejected, false, true},
-		{"NP-ISO", model.Denied, agent.Timeout, false, true},
-		// A refusal while the server answers its own pod came from a filter
-		// (REJECT with tcp-reset or port-unreachable) ...
-		{"NP-ISO", model.Denied, agent.Refused, true, true},
-		// ... without that proof it may be a dead server: never a denial.
-		{"NP-ISO", model.Denied, agent.Refused, false, false},
-		{"NP-ISO", model.Denied, agent.Connected, true, false},
-		{"NP-ISO", model.Denied, agent.WrongPeer, true, false},
+		{"NP-ISO", model.Allowed, agent.Connected, true, Match},
+		// A connection with the right identity needs no proof.
+		{"NP-ISO", model.Allowed, agent.Connected, false, Match},
+		{"NP-ISO", model.Allowed, agent.Rejected, true, Mismatch},
+		{"NP-ISO", model.Allowed, agent.Refused, true, Mismatch},
+		// An allowed cell that fails on a path not proven up is no verdict.
+		{"NP-ISO", model.Allowed, agent.Timeout, false, Unproven},
+		{"NP-ISO", model.Denied, agent.Rejected, true, Match},
+		{"NP-ISO", model.Denied, agent.Timeout, true, Match},
+		// A refusal while the server and the path are proven up came from
+		// a filter (REJECT with tcp-reset or port-unreachable) ...
+		{"NP-ISO", model.Denied, agent.Refused, true, Match},
+		// ... without the proof it may be a dead server, a lost route, a
+		// hung agent: never a denial.
+		{"NP-ISO", model.Denied, agent.Refused, false, Unproven},
+		{"NP-ISO", model.Denied, agent.Timeout, false, Unproven},
+		{"NP-ISO", model.Denied, agent.Rejected, false, Unproven},
+		{"NP-ISO", model.Denied, agent.Connected, true, Mismatch},
+		{"NP-ISO", model.Denied, agent.Connected, false, Mismatch},
+		{"NP-ISO", model.Denied, agent.WrongPeer, true, Mismatch},
 		// An error is never a denial.
-		{"NP-ISO", model.Denied, agent.Error, true, false},
-		{"NP-HOSTNET", model.Undefined, agent.Connected, true, false},
+		{"NP-ISO", model.Denied, agent.Error, true, Unproven},
+		{"NP-HOSTNET", model.Undefined, agent.Connected, true, NotJudged},
 	} {
-		if got := Judge(tc.expected, tc.observed, tc.serverUp); got != tc.match {
-			t.Errorf("%s: Judge(%s, %s, serverUp=%v) = %v, want %v", tc.clause, tc.expected, tc.observed, tc.serverUp, got, tc.match)
+		if got := Judge(tc.expected, tc.observed, tc.proven); got != tc.want {
+			t.Errorf("%s: Judge(%s, %s, proven=%v) = %v, want %v", tc.clause, tc.expected, tc.observed, tc.proven, got, tc.want)
 		}
 	}
 }
@@ -70,6 +78,17 @@ func denyIngressToXA() *networkingv1.NetworkPolicy {
 			PolicyTypes: []networkingv1.PolicyType{networkingv1.PolicyTypeIngress},
 		},
 	}
+}
+
+// start resets the cluster to the case and returns the state its steps
+// start from.
+func start(t *testing.T, r *Runner, tc cases.Case) *cases.State {
+	t.Helper()
+	state, _, err := r.reset(context.Background(), tc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return state
 }
 
 func newCluster(t *testing.T) *netns.Cluster {
@@ -134,11 +153,9 @@ func TestHandWrittenRejectSatisfiesTheModel(t *testing.T) {
 	ctx := context.Background()
 	r := New(c, WithDeadline(2*time.Second), WithProbeTimeout(500*time.Millisecond))
 	tc := cases.Case{Name: "deny ingress to x/a, by hand", Topology: smallTopology()}
-	if err := r.Reset(ctx, tc); err != nil {
-		t.Fatal(err)
-	}
+	state := start(t, r, tc)
 	rejectNewToXA(t, c, "-I", "icmp-admin-prohibited")
-	sr := r.runStep(ctx, cases.Step{Name: "isolate x/a", Actions: []cases.Action{{CreatePolicy: denyIngressToXA()}}}, 2)
+	sr := r.runStep(ctx, state, cases.Step{Name: "isolate x/a", Actions: []cases.Action{{CreatePolicy: denyIngressToXA()}}}, 2)
 	if !sr.Passed || !sr.Converged || sr.Rounds != stableRounds+2 {
 		t.Fatalf("want a pass after stable convergence + 2 settle rounds, got passed=%v converged=%v rounds=%d error=%q\n%s",
 			sr.Passed, sr.Converged, sr.Rounds, sr.Error, Describe(CaseResult{Name: tc.Name, Steps: []StepResult{sr}}))
@@ -162,11 +179,9 @@ func TestRefusalByAFilterIsADenialWhileTheServerIsUp(t *testing.T) {
 	ctx := context.Background()
 	r := New(c, WithDeadline(2*time.Second), WithProbeTimeout(500*time.Millisecond))
 	tc := cases.Case{Name: "deny ingress to x/a with resets, by hand", Topology: smallTopology()}
-	if err := r.Reset(ctx, tc); err != nil {
-		t.Fatal(err)
-	}
+	state := start(t, r, tc)
 	rejectNewToXA(t, c, "-I", "tcp-reset")
-	sr := r.runStep(ctx, cases.Step{Name: "isolate x/a", Actions: []cases.Action{{CreatePolicy: denyIngressToXA()}}}, 2)
+	sr := r.runStep(ctx, state, cases.Step{Name: "isolate x/a", Actions: []cases.Action{{CreatePolicy: denyIngressToXA()}}}, 2)
 	if !sr.Passed {
 		t.Fatalf("want a pass, got error=%q\n%s", sr.Error, Describe(CaseResult{Name: tc.Name, Steps: []StepResult{sr}}))
 	}
@@ -217,15 +232,13 @@ func TestLeakAfterConvergenceFailsTheStep(t *testing.T) {
 	ctx := context.Background()
 	r := New(c, WithDeadline(1500*time.Millisecond), WithProbeTimeout(500*time.Millisecond), WithRoundInterval(20*time.Millisecond))
 	tc := cases.Case{Name: "deny ingress to x/a, then the rule vanishes", Topology: smallTopology()}
-	if err := r.Reset(ctx, tc); err != nil {
-		t.Fatal(err)
-	}
+	state := start(t, r, tc)
 	rejectNewToXA(t, c, "-I", "icmp-admin-prohibited")
 	// Settle long enough (about a second of rounds) for the rule to vanish
 	// while the runner watches.
 	done := make(chan StepResult)
 	go func() {
-		done <- r.runStep(ctx, cases.Step{Name: "isolate x/a", Actions: []cases.Action{{CreatePolicy: denyIngressToXA()}}}, 40)
+		done <- r.runStep(ctx, state, cases.Step{Name: "isolate x/a", Actions: []cases.Action{{CreatePolicy: denyIngressToXA()}}}, 40)
 	}()
 	time.Sleep(400 * time.Millisecond)
 	rejectNewToXA(t, c, "-D", "icmp-admin-prohibited")

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 
 	"github.com/netpolcheck/netpolcheck/probes/agent"
 	"github.com/netpolcheck/netpolcheck/probes/matrix"
@@ -16,28 +17,24 @@ import (
 // stableRounds is how many matching rounds in a row make convergence stable.
 const stableRounds = 2
 
-// runStep applies the step's actions, asks the model for the expected table
-// of the cluster as it now is, and probes in rounds until every judged cell
-// matched and kept matching for settle more rounds, or the deadline passed.
-func (r *Runner) runStep(ctx context.Context, step cases.Step, settle int) StepResult {
+// runStep applies the step's actions to the cluster and to state, checks
+// that the cluster holds what state says, asks the model for the expected
+// table of state, and probes in rounds until every judged cell matched and
+// kept matching for settle more rounds, or the deadline passed.
+func (r *Runner) runStep(ctx context.Context, state *cases.State, step cases.Step, settle int) StepResult {
 	sr := StepResult{Name: step.Name, Deadline: r.deadline}
 	if step.Deadline > 0 {
 		sr.Deadline = step.Deadline
 	}
 	for _, a := range step.Actions {
-		if err := apply(ctx, r.cluster, a); err != nil {
+		if err := apply(ctx, r.cluster, state, a); err != nil {
 			sr.Error = "action failed: " + err.Error()
 			return sr
 		}
 	}
 	actionsDone := time.Now()
 
-	topo, err := r.cluster.Topology(ctx)
-	if err != nil {
-		sr.Error = err.Error()
-		return sr
-	}
-	nps, err := policies(ctx, r.cluster)
+	topo, nps, err := r.expectedWorld(ctx, state)
 	if err != nil {
 		sr.Error = err.Error()
 		return sr
@@ -55,40 +52,53 @@ func (r *Runner) runStep(ctx context.Context, step cases.Step, settle int) StepR
 		sr.Pods = append(sr.Pods, p.Ref().String())
 	}
 	sr.Ports = table.Ports()
-	cells, probeCells, err := plan(topo, table)
+	live := livePods(topo)
+	cells, probeCells, err := plan(live, table)
 	if err != nil {
 		sr.Error = "model: " + err.Error()
 		return sr
 	}
+	liveness := livenessCells(live, topo.Nodes, table.Ports())
+	sr.Summary.LivenessProbes = len(liveness)
+	roundCells := append(append([]matrix.Cell(nil), probeCells...), liveness...)
 
 	// A round in which every cell matches may be a lucky mix of old and new
 	// rules (probes of one round run over a few milliseconds while the
 	// enforcer works through the actions one by one). Convergence is
 	// therefore stable only after stableRounds matching rounds in a row;
-	// from then on a leak is a failure and a change is a flip.
+	// from then on a leak or a lost connection is a failure and any change
+	// a flip, and the step passes only if it ends on an unbroken run of
+	// matching rounds.
 	end := actionsDone.Add(sr.Deadline)
-	streak, stable := 0, false
+	finish := roundsToFinish(settle)
+	streak, longest, stable := 0, 0, false
 	for {
 		roundStart := time.Now()
-		obs, err := matrix.Run(ctx, r.cluster.Prober(), probeCells, matrix.WithProbeTimeout(r.probeTimeout))
+		obs, err := matrix.Run(ctx, r.cluster.Prober(), roundCells, matrix.WithProbeTimeout(r.probeTimeout))
 		if err != nil {
 			sr.Error = "probe: " + err.Error()
 			break
 		}
 		sr.Rounds++
+		if !r.on(guardProbeErrors) {
+			obs = errorsAsTimeouts(obs)
+		}
+		if bad := firstError(obs, roundCells); bad != nil && r.on(guardProbeErrors) {
+			// Errors are infrastructure failures, never "blocked".
+			sr.Error = fmt.Sprintf("probes could not run (round %d), e.g. %s: %s", sr.Rounds, bad.Key(), obs.Results[bad.Key()].Error)
+			recordLastRound(cells, probeCells, obs)
+			streak = 0
+			break
+		}
+		proof := newRoundProof(obs, live)
 		allMatch := true
-		var firstErr *Cell
-		serversUp := serversUp(probeCells, obs)
 		for i := range cells {
-			c := &cells[i]
-			res := obs.Results[probeCells[i].Key()]
+			c, pc := &cells[i], probeCells[i]
+			res := obs.Results[pc.Key()]
 			if stable && res.Outcome != c.Observed {
 				c.Flips++
 			}
 			c.Observed, c.Detail = res.Outcome, res.Error
-			if res.Outcome == agent.Error && firstErr == nil {
-				firstErr = c
-			}
 			if c.Expected == model.Denied && res.Outcome == agent.Connected {
 				if stable {
 					c.LeaksAfterConvergence++
@@ -96,36 +106,42 @@ func (r *Runner) runStep(ctx context.Context, step cases.Step, settle int) StepR
 					c.LeakRounds++
 				}
 			}
-			if c.Expected == model.Undefined {
+			c.Unverified = ""
+			if res.Outcome != agent.Connected && c.Expected != model.Undefined {
+				c.Unverified = proof.missing(pc)
+			}
+			proven := c.Unverified == "" || !r.on(guardDenialProof)
+			j := Judge(c.Expected, res.Outcome, proven)
+			if j == NotJudged {
 				continue
 			}
-			c.Match = Judge(c.Expected, res.Outcome, serversUp[serverKey(probeCells[i])])
+			c.Match, c.Unproven = j == Match, j == Unproven
+			if c.Unproven {
+				c.UnprovenRounds++
+			}
+			if stable && c.Expected == model.Allowed && j == Mismatch {
+				c.LostAfterConvergence++
+			}
 			if c.Match && c.TimeToEnforce == nil {
 				tte := roundStart.Sub(actionsDone)
 				c.TimeToEnforce = &tte
 			}
 			allMatch = allMatch && c.Match
 		}
-		if firstErr != nil {
-			// Errors are infrastructure failures, never "blocked".
-			sr.Error = fmt.Sprintf("probes could not run (round %d), e.g. %s -> %s %d/%s: %s",
-				sr.Rounds, firstErr.From, firstErr.To, firstErr.Port, firstErr.Protocol, firstErr.Detail)
-			streak = 0
-			break
-		}
 		if allMatch {
 			if streak == 0 {
 				sr.TimeToConverge = roundStart.Sub(actionsDone)
 			}
 			streak++
+			longest = max(longest, streak)
 			stable = stable || streak >= stableRounds
-			if streak >= roundsToFinish(settle) {
+			if streak >= finish {
 				break
 			}
 		} else {
 			streak = 0
 		}
-		if time.Now().After(end) {
+		if r.failedForGood(cells) || time.Now().After(end) {
 			break
 		}
 		select {
@@ -137,16 +153,115 @@ func (r *Runner) runStep(ctx context.Context, step cases.Step, settle int) StepR
 			break
 		}
 	}
-	converged := streak > 0
-	if !converged {
+	sr.Cells = cells
+	sr.Summary = summarize(cells, sr.Summary.LivenessProbes)
+	sr.Converged = streak >= finish || (!r.on(guardStableConvergence) && streak > 0)
+	if !sr.Converged {
 		sr.TimeToConverge = 0
 	}
-	sr.Converged = converged
-	sr.Cells = cells
-	sr.Summary = summarize(cells)
-	sr.Passed = sr.Error == "" && converged && sr.Summary.LeaksAfterConvergence == 0
+	r.verdict(&sr, finish, longest, stable)
 	explainFailures(table, &sr)
 	return sr
+}
+
+// expectedWorld returns the topology and policies the step is judged
+// against: the state the case implies, once the cluster is seen to hold
+// exactly that (guardCaseState), else what the cluster reports.
+func (r *Runner) expectedWorld(ctx context.Context, state *cases.State) (*model.Topology, []*networkingv1.NetworkPolicy, error) {
+	reported, err := r.cluster.Topology(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	stored, err := policies(ctx, r.cluster)
+	if err != nil {
+		return nil, nil, err
+	}
+	if !r.on(guardCaseState) {
+		return reported, stored, nil
+	}
+	if diffs := stateDiff(state, reported, stored); len(diffs) > 0 {
+		return nil, nil, fmt.Errorf("the cluster does not hold what the case implies: %s", describeDiff(diffs))
+	}
+	return state.Topology, state.Policies, nil
+}
+
+// failedForGood says whether a failure after stable convergence has been
+// seen: more rounds cannot undo it.
+func (r *Runner) failedForGood(cells []Cell) bool {
+	for _, c := range cells {
+		if c.LeaksAfterConvergence > 0 || (c.LostAfterConvergence > 0 && r.on(guardLostAfterConvergence)) {
+			return true
+		}
+	}
+	return false
+}
+
+// verdict decides whether the step passed and, if not, says why: an Error
+// when nothing was learned about the enforcer, a Failure when the enforcer
+// did something wrong.
+func (r *Runner) verdict(sr *StepResult, finish, longest int, stable bool) {
+	s := sr.Summary
+	switch {
+	case sr.Error != "":
+	case r.on(guardJudgedCells) && s.Judged == 0:
+		sr.Error = fmt.Sprintf("no cell was judged (%d cells, %d undefined): the step tests nothing", s.Cells, s.Undefined)
+	case s.LeaksAfterConvergence > 0:
+		sr.Failure = fmt.Sprintf("%d denied cell-rounds connected after convergence", s.LeaksAfterConvergence)
+	case s.LostAfterConvergence > 0 && r.on(guardLostAfterConvergence):
+		sr.Failure = fmt.Sprintf("flaky: %d allowed cell-rounds stopped connecting after convergence", s.LostAfterConvergence)
+	case sr.Converged:
+	case s.Unproven > 0:
+		sr.Error = fmt.Sprintf("%d cells did not connect while their path or server was not proven up, so they say nothing about the enforcer; e.g. %s",
+			s.Unproven, firstUnproven(sr.Cells))
+	case stable:
+		sr.Failure = fmt.Sprintf("did not stay converged: matched %d rounds in a row, then %d cells changed", stableRounds, s.Mismatched)
+	case longest > 0:
+		sr.Failure = fmt.Sprintf("did not converge stably: never %d matching rounds in a row within %s", min(finish, stableRounds), sr.Deadline)
+	default:
+		sr.Failure = fmt.Sprintf("did not converge within %s: %d of %d judged cells wrong in the last round", sr.Deadline, s.Mismatched, s.Judged)
+	}
+	sr.Passed = sr.Error == "" && sr.Failure == ""
+}
+
+func firstUnproven(cells []Cell) string {
+	for _, c := range cells {
+		if c.Unproven {
+			return fmt.Sprintf("%s -> %s %d/%s observed %s: %s", c.From, c.To, c.Port, c.Protocol, c.Observed, c.Unverified)
+		}
+	}
+	return ""
+}
+
+// firstError returns the first cell of the round whose probe could not run.
+func firstError(obs matrix.Observed, cells []matrix.Cell) *matrix.Cell {
+	for i := range cells {
+		if obs.Results[cells[i].Key()].Outcome == agent.Error {
+			return &cells[i]
+		}
+	}
+	return nil
+}
+
+// errorsAsTimeouts is what the judging would see if probe errors were read
+// as silence: the mistake guardProbeErrors prevents.
+func errorsAsTimeouts(obs matrix.Observed) matrix.Observed {
+	out := matrix.Observed{Results: make(map[matrix.Key]agent.Result, len(obs.Results))}
+	for k, r := range obs.Results {
+		if r.Outcome == agent.Error {
+			r.Outcome = agent.Timeout
+		}
+		out.Results[k] = r
+	}
+	return out
+}
+
+// recordLastRound keeps the outcomes of a round that was not judged, so the
+// report shows what the probes said.
+func recordLastRound(cells []Cell, probeCells []matrix.Cell, obs matrix.Observed) {
+	for i := range cells {
+		res := obs.Results[probeCells[i].Key()]
+		cells[i].Observed, cells[i].Detail, cells[i].Match = res.Outcome, res.Error, false
+	}
 }
 
 // pause is the wait before the next round: the round interval at first,
@@ -166,19 +281,24 @@ func roundsToFinish(settle int) int {
 	return stableRounds + settle
 }
 
-// plan lists the cells of a step: every ordered pair of running pods with an
-// IP (self pairs included) on every table port the destination declares. A
-// port the destination does not serve would only measure "nothing listens";
-// a pod that does not run can neither probe nor answer.
-func plan(topo *model.Topology, table *model.Table) ([]Cell, []matrix.Cell, error) {
-	var cells []Cell
-	var probeCells []matrix.Cell
+// livePods are the pods that run and have an IP: only they can probe and
+// answer.
+func livePods(topo *model.Topology) []model.Pod {
 	var live []model.Pod
 	for _, p := range topo.Pods {
 		if p.IP != "" && (p.Phase == "" || p.Phase == corev1.PodRunning) {
 			live = append(live, p)
 		}
 	}
+	return live
+}
+
+// plan lists the cells of a step: every ordered pair of live pods (self
+// pairs included) on every table port the destination declares. A port the
+// destination does not serve would only measure "nothing listens".
+func plan(live []model.Pod, table *model.Table) ([]Cell, []matrix.Cell, error) {
+	var cells []Cell
+	var probeCells []matrix.Cell
 	for _, from := range live {
 		for _, to := range live {
 			for _, pp := range table.Ports() {
@@ -206,26 +326,8 @@ func plan(topo *model.Topology, table *model.Table) ([]Cell, []matrix.Cell, erro
 	return cells, probeCells, nil
 }
 
-// serverKey names the server a probe cell reaches: destination, port, protocol.
-func serverKey(c matrix.Cell) matrix.Key {
-	return matrix.Key{To: c.To.Pod, Port: c.Port, Protocol: c.Protocol}
-}
-
-// serversUp lists the servers that answered their own pod in this round. A
-// pod reaching itself is never filtered (NP-SELF) and never leaves its
-// network namespace, so a connected self cell proves the server listens.
-func serversUp(probeCells []matrix.Cell, obs matrix.Observed) map[matrix.Key]bool {
-	up := map[matrix.Key]bool{}
-	for _, pc := range probeCells {
-		if pc.From == pc.To.Pod && obs.Results[pc.Key()].Outcome == agent.Connected {
-			up[serverKey(pc)] = true
-		}
-	}
-	return up
-}
-
-func summarize(cells []Cell) Summary {
-	s := Summary{Cells: len(cells)}
+func summarize(cells []Cell, liveness int) Summary {
+	s := Summary{Cells: len(cells), LivenessProbes: liveness}
 	for _, c := range cells {
 		switch {
 		case c.Expected == model.Undefined:
@@ -233,6 +335,9 @@ func summarize(cells []Cell) Summary {
 		case c.Match:
 			s.Judged++
 			s.Matched++
+		case c.Unproven:
+			s.Judged++
+			s.Unproven++
 		default:
 			s.Judged++
 			s.Mismatched++
@@ -243,6 +348,8 @@ func summarize(cells []Cell) Summary {
 		s.LeakRounds += c.LeakRounds
 		s.LeaksAfterConvergence += c.LeaksAfterConvergence
 		s.Flips += c.Flips
+		s.LostAfterConvergence += c.LostAfterConvergence
+		s.UnprovenRounds += c.UnprovenRounds
 	}
 	return s
 }
