@@ -82,8 +82,6 @@ func classify(err error) Outcome {
 		return Timeout
 	case errors.Is(err, unix.ECONNREFUSED), errors.Is(err, unix.ENOPROTOOPT), errors.Is(err, unix.ECONNRESET):
 		return Refused
-	case errors.Is(err, unix.EHOSTUNREACH):
-		return Refused
 	case errors.Is(err, unix.EHOSTUNREACH), errors.Is(err, unix.ENETUNREACH),
 		errors.Is(err, unix.EHOSTDOWN), errors.Is(err, unix.ENONET),
 		errors.Is(err, unix.ENETDOWN):
