@@ -3,68 +3,70 @@ package clusters
 import (
 	"context"
 	"fmt"
+	"log/slog"
+	"slices"
 	"strings"
 
 	"github.com/netpolcheck/netpolcheck/clusters/netns"
+	"github.com/netpolcheck/netpolcheck/clusters/provider"
 )
 
-// Option adjusts Create.
-type Option func(*config)
-
-type config struct {
-	nodes      int
-	logf       func(format string, args ...any)
-	denyAction string
+// providers lists every provider, in the order users see them.
+var providers = []provider.Provider{
+	netns.Provider(),
 }
 
+// Option adjusts Create.
+type Option func(*provider.Options)
+
 // WithNodes sets the number of nodes of a cluster the provider builds.
-func WithNodes(n int) Option { return func(c *config) { c.nodes = n } }
+func WithNodes(n int) Option { return func(o *provider.Options) { o.Nodes = n } }
 
 // WithDenyAction sets how a reference enforcer the provider installs denies:
 // "reject" (the default, probes fail fast) or "drop" (probes time out).
-func WithDenyAction(action string) Option { return func(c *config) { c.denyAction = action } }
+func WithDenyAction(action string) Option { return func(o *provider.Options) { o.DenyAction = action } }
 
-// WithLogf sends the provider's progress lines to logf.
-func WithLogf(logf func(format string, args ...any)) Option {
-	return func(c *config) { c.logf = logf }
-}
+// WithLogger sends the provider's progress to logger (default: discarded).
+func WithLogger(logger *slog.Logger) Option { return func(o *provider.Options) { o.Logger = logger } }
 
 // Providers lists the provider names Create accepts.
-func Providers() []string { return []string{"netns"} }
+func Providers() []string {
+	names := make([]string, 0, len(providers))
+	for _, p := range providers {
+		names = append(names, p.Name)
+	}
+	return names
+}
 
 // Create builds a cluster with the named provider. The caller owns it and
 // must Destroy it.
-func Create(ctx context.Context, provider string, opts ...Option) (Cluster, error) {
-	cfg := config{}
+func Create(ctx context.Context, name string, opts ...Option) (Cluster, error) {
+	p, err := lookup(name)
+	if err != nil {
+		return nil, err
+	}
+	var o provider.Options
 	for _, opt := range opts {
-		opt(&cfg)
+		opt(&o)
 	}
-	switch provider {
-	case "netns":
-		var nopts []netns.Option
-		if cfg.nodes > 0 {
-			nopts = append(nopts, netns.WithNodes(cfg.nodes))
-		}
-		if cfg.logf != nil {
-			nopts = append(nopts, netns.WithLogf(cfg.logf))
-		}
-		if cfg.denyAction != "" {
-			nopts = append(nopts, netns.WithDenyAction(cfg.denyAction))
-		}
-		return netns.Create(ctx, nopts...)
-	default:
-		return nil, fmt.Errorf("unknown cluster provider %q (available: %s)", provider, strings.Join(Providers(), ", "))
-	}
+	return p.Create(ctx, o.Defaults())
 }
 
 // Cleanup removes what earlier runs of the provider left behind (after a
 // crash or kill -9). Runs still alive are kept unless all is set. It returns
 // a line per removed object.
-func Cleanup(ctx context.Context, provider string, all bool) ([]string, error) {
-	switch provider {
-	case "netns":
-		return netns.Cleanup(ctx, all)
-	default:
-		return nil, fmt.Errorf("unknown cluster provider %q (available: %s)", provider, strings.Join(Providers(), ", "))
+func Cleanup(ctx context.Context, name string, all bool) ([]string, error) {
+	p, err := lookup(name)
+	if err != nil {
+		return nil, err
 	}
+	return p.Cleanup(ctx, all)
+}
+
+func lookup(name string) (provider.Provider, error) {
+	i := slices.IndexFunc(providers, func(p provider.Provider) bool { return p.Name == name })
+	if i < 0 {
+		return provider.Provider{}, fmt.Errorf("unknown cluster provider %q (available: %s)", name, strings.Join(Providers(), ", "))
+	}
+	return providers[i], nil
 }

@@ -36,6 +36,7 @@ type config struct {
 	nodes      int
 	logf       func(format string, args ...any)
 	denyAction string
+	resync     time.Duration
 }
 
 // WithNodes sets the number of nodes (default 2).
@@ -44,6 +45,13 @@ func WithNodes(n int) Option { return func(c *config) { c.nodes = n } }
 // WithDenyAction makes the reference enforcer end pod chains with "reject"
 // (default: probes fail fast) or "drop" (probes time out).
 func WithDenyAction(action string) Option { return func(c *config) { c.denyAction = action } }
+
+// WithEnforcerResyncPeriod sets how often the reference enforcer re-verifies
+// its chains and repairs what others changed (enforcer.WithResyncPeriod;
+// default 60 s). Fault tests shorten it to watch repairs.
+func WithEnforcerResyncPeriod(d time.Duration) Option {
+	return func(c *config) { c.resync = d }
+}
 
 // WithLogf sends progress lines to logf (default: discarded).
 func WithLogf(logf func(format string, args ...any)) Option {
@@ -56,10 +64,14 @@ type Cluster struct {
 	runDir string
 	logf   func(format string, args ...any)
 	deny   enforcer.DenyAction
+	resync time.Duration // of the reference enforcer; 0: its default
 	fabric *fabric.Fabric
 	client *fake.Clientset
 	// watches counts the watches opened on client (see newAPI).
 	watches *atomic.Int64
+	// watchesPaused drops the events of every watch while set (see
+	// PauseWatches).
+	watchesPaused *atomic.Bool
 
 	mu   sync.Mutex
 	pods map[string]*podRuntime // by namespace/name
@@ -67,8 +79,9 @@ type Cluster struct {
 	nodeAgents map[string]*podRuntime
 	parked     map[string]*podRuntime // set aside by Deploy, by namespace/name
 	podSeq     int
-	enforcers  []func()
-	destroyed  bool
+	// enforcers stops the reference enforcer instance of each node.
+	enforcers map[string]func() error
+	destroyed bool
 }
 
 // Create builds the nodes and an empty API holding them. It needs root.
@@ -97,6 +110,7 @@ func Create(ctx context.Context, opts ...Option) (*Cluster, error) {
 		runDir: filepath.Join(runDirRoot, prefix),
 		logf:   cfg.logf,
 		deny:   deny,
+		resync: cfg.resync,
 		pods:   map[string]*podRuntime{},
 		parked: map[string]*podRuntime{},
 
@@ -121,7 +135,7 @@ func Create(ctx context.Context, opts ...Option) (*Cluster, error) {
 		return nil, fmt.Errorf("netns cluster %s: %w", prefix, err)
 	}
 	c.fabric = fab
-	c.client, c.watches = newAPI()
+	c.client, c.watches, c.watchesPaused = newAPI()
 	for _, n := range fab.Nodes() {
 		if _, err := c.client.CoreV1().Nodes().Create(ctx, nodeObject(n), createOpts); err != nil {
 			return nil, errors.Join(fmt.Errorf("netns cluster %s: register node %s: %w", prefix, n.Name, err), c.Destroy(context.WithoutCancel(ctx)))

@@ -16,6 +16,7 @@ import (
 const (
 	enforcerMinSyncInterval = 10 * time.Millisecond
 	enforcerReadyTimeout    = 30 * time.Second
+	enforcerStopTimeout     = 5 * time.Second
 )
 
 // InstallEnforcer starts the enforcer under test: "reference" runs the
@@ -31,49 +32,99 @@ func (c *Cluster) InstallEnforcer(ctx context.Context, name string) error {
 	default:
 		return fmt.Errorf("netns cluster %s: unknown enforcer %q (want reference or none)", c.prefix, name)
 	}
-	logger := slog.New(slog.NewTextHandler(logfWriter(c.logf), &slog.HandlerOptions{Level: slog.LevelWarn}))
-	type instance struct {
-		node    string
-		e       *enforcer.Enforcer
-		stopped chan error
-	}
-	var instances []instance
-	watchesBefore := c.watches.Load()
+	var nodes []string
 	for _, n := range c.fabric.Nodes() {
-		e, err := enforcer.New(c.client,
+		nodes = append(nodes, n.Name)
+	}
+	return c.startEnforcers(ctx, nodes)
+}
+
+// nodeEnforcer is one running instance of the reference enforcer.
+type nodeEnforcer struct {
+	node   string
+	e      *enforcer.Enforcer
+	cancel context.CancelFunc
+	done   chan struct{} // closed when Run returned
+	err    error         // what Run returned; read after done
+}
+
+// stop cancels the instance's context, as a crash would end it (the enforcer
+// never flushes on shutdown), and waits for Run to return: no goroutine keeps
+// writing rules into a namespace about to be deleted.
+func (n *nodeEnforcer) stop() error {
+	n.cancel()
+	select {
+	case <-n.done:
+		return nil
+	case <-time.After(enforcerStopTimeout):
+		return fmt.Errorf("reference enforcer on %s did not stop within %s", n.node, enforcerStopTimeout)
+	}
+}
+
+// startEnforcers starts one reference enforcer instance per named node and
+// waits until all are ready (see waitEnforcersReady).
+func (c *Cluster) startEnforcers(ctx context.Context, nodes []string) error {
+	logger := slog.New(slog.NewTextHandler(logfWriter(c.logf), &slog.HandlerOptions{Level: slog.LevelWarn}))
+	watchesBefore := c.watches.Load()
+	var started []*nodeEnforcer
+	for _, node := range nodes {
+		n, err := c.fabric.NodeByName(node)
+		if err != nil {
+			return fmt.Errorf("netns cluster %s: %w", c.prefix, err)
+		}
+		opts := []enforcer.Option{
 			enforcer.WithNodeName(n.Name),
 			enforcer.WithNetNS(fabric.NetNSPath(n.NetNS)),
 			enforcer.WithMinSyncInterval(enforcerMinSyncInterval),
 			enforcer.WithIPFamilies(enforcer.IPv4),
 			enforcer.WithDenyAction(c.deny),
 			enforcer.WithLogger(logger),
-		)
+		}
+		if c.resync > 0 {
+			opts = append(opts, enforcer.WithResyncPeriod(c.resync))
+		}
+		e, err := enforcer.New(c.client, opts...)
 		if err != nil {
 			return fmt.Errorf("netns cluster %s: enforcer for %s: %w", c.prefix, n.Name, err)
 		}
 		runCtx, cancel := context.WithCancel(context.Background())
-		stopped := make(chan error, 1)
-		go func() { stopped <- e.Run(runCtx) }()
+		in := &nodeEnforcer{node: n.Name, e: e, cancel: cancel, done: make(chan struct{})}
 		c.mu.Lock()
-		// Destroy stops it and waits: no goroutine writes rules into a
-		// namespace being deleted.
-		c.enforcers = append(c.enforcers, func() {
+		switch {
+		case c.destroyed:
+			c.mu.Unlock()
 			cancel()
-			select {
-			case <-stopped:
-			case <-time.After(5 * time.Second):
-			}
-		})
+			return fmt.Errorf("netns cluster %s: start enforcer on %s: cluster is destroyed", c.prefix, n.Name)
+		case c.enforcers[n.Name] != nil:
+			c.mu.Unlock()
+			cancel()
+			return fmt.Errorf("netns cluster %s: a reference enforcer already runs on %s", c.prefix, n.Name)
+		}
+		if c.enforcers == nil {
+			c.enforcers = map[string]func() error{}
+		}
+		// Destroy and StopEnforcer stop it through this entry.
+		c.enforcers[n.Name] = in.stop
 		c.mu.Unlock()
-		instances = append(instances, instance{node: n.Name, e: e, stopped: stopped})
+		go func() {
+			in.err = e.Run(runCtx)
+			close(in.done)
+		}()
+		started = append(started, in)
 	}
+	return c.waitEnforcersReady(ctx, started, watchesBefore)
+}
+
+// waitEnforcersReady returns once every instance has synced once and the
+// watches opened since watchesBefore cover all their informers.
+func (c *Cluster) waitEnforcersReady(ctx context.Context, instances []*nodeEnforcer, watchesBefore int64) error {
 	deadline := time.Now().Add(enforcerReadyTimeout)
 	for {
 		ready := 0
 		for _, in := range instances {
 			select {
-			case err := <-in.stopped:
-				return fmt.Errorf("netns cluster %s: reference enforcer on %s stopped: %v", c.prefix, in.node, err)
+			case <-in.done:
+				return fmt.Errorf("netns cluster %s: reference enforcer on %s stopped: %v", c.prefix, in.node, in.err)
 			default:
 			}
 			if in.e.Ready() {

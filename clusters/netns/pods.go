@@ -239,7 +239,7 @@ func (c *Cluster) startAgent(rt *podRuntime, netnsName string) error {
 	cmd.Dir = "/"
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: true}
 	// A child inherits the network namespace of the thread that forks it.
-	if err := fabric.Do(netnsName, cmd.Start); err != nil {
+	if err := startIn(netnsName, cmd); err != nil {
 		return fmt.Errorf("start agent in %s: %w", netnsName, err)
 	}
 	rt.agent = cmd

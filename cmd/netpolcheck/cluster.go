@@ -8,8 +8,6 @@ import (
 	"github.com/netpolcheck/netpolcheck/clusters"
 )
 
-func init() { subcommands = append(subcommands, newClusterCommand) }
-
 func newClusterCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "cluster",

@@ -12,20 +12,24 @@ import (
 	"github.com/netpolcheck/netpolcheck/reference/model"
 )
 
-func init() { subcommands = append(subcommands, newExplainCommand) }
-
 func newExplainCommand() *cobra.Command {
 	var (
 		in       modelInput
 		from, to string
-		port     int32
+		port     string
 		protocol string
 		output   string
 	)
 	cmd := &cobra.Command{
-		Use:   "explain --from NS/POD|IP --to NS/POD --port N [--protocol P] [--topology FILE] [-f PATH]...",
+		Use:   "explain --from NS/POD|IP --to NS/POD --port N[/PROTOCOL] [--protocol P] [--topology FILE] [-f PATH]...",
 		Short: "Explain one cell: the verdict, each direction, and the clauses, policies, rules and peers behind it",
-		Args:  cobra.NoArgs,
+		Long: `Explain one cell: the verdict of each direction and of the connection, and
+the clauses, policies, rules, peers and ports behind them. The port is given
+as in table: --port 80/TCP, or --port 80 --protocol TCP (TCP when neither
+says). -o json prints the cell with the same value types as table -o json.
+Selectors that match no pod or namespace of the topology, and named ports no
+pod declares, are reported as warnings on stderr.`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if output != "text" && output != "json" {
 				return badInput(fmt.Errorf("--output %q: want text or json", output))
@@ -50,10 +54,11 @@ func newExplainCommand() *cobra.Command {
 			if err != nil {
 				return badInput(err)
 			}
+			writeWarnings(cmd.ErrOrStderr(), policyWarnings(topo, policies))
 			if output == "json" {
 				enc := json.NewEncoder(cmd.OutOrStdout())
 				enc.SetIndent("", "  ")
-				return enc.Encode(v)
+				return enc.Encode(explanationJSON(traffic, v))
 			}
 			return writeExplanation(cmd.OutOrStdout(), traffic, v)
 		},
@@ -61,8 +66,8 @@ func newExplainCommand() *cobra.Command {
 	in.addFlags(cmd.Flags())
 	cmd.Flags().StringVar(&from, "from", "", "source: a pod as namespace/name, or an IP (a node or an outside address)")
 	cmd.Flags().StringVar(&to, "to", "", "destination pod as namespace/name")
-	cmd.Flags().Int32Var(&port, "port", 0, "destination port")
-	cmd.Flags().StringVar(&protocol, "protocol", "TCP", "TCP, UDP or SCTP")
+	cmd.Flags().StringVar(&port, "port", "", "destination port, as 80/TCP or 80")
+	cmd.Flags().StringVar(&protocol, "protocol", "", "protocol of a --port given as a bare number: TCP (default), UDP or SCTP")
 	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text or json")
 	for _, name := range []string{"from", "to", "port"} {
 		_ = cmd.MarkFlagRequired(name)
@@ -70,7 +75,7 @@ func newExplainCommand() *cobra.Command {
 	return cmd
 }
 
-func explainTraffic(from, to string, port int32, protocol string) (model.Traffic, error) {
+func explainTraffic(from, to, port, protocol string) (model.Traffic, error) {
 	var t model.Traffic
 	if _, err := netip.ParseAddr(from); err == nil {
 		t.From.IP = from
@@ -86,15 +91,11 @@ func explainTraffic(from, to string, port int32, protocol string) (model.Traffic
 		return t, fmt.Errorf("--to: %w", err)
 	}
 	t.To = ref
-	if port < 1 || port > 65535 {
-		return t, fmt.Errorf("--port %d: want 1 to 65535", port)
-	}
-	t.Port = port
-	proto, err := model.ParseProtocol(protocol)
+	pp, err := parsePort(port, protocol)
 	if err != nil {
-		return t, fmt.Errorf("--protocol: %w", err)
+		return t, err
 	}
-	t.Protocol = proto
+	t.Port, t.Protocol = pp.Port, pp.Protocol
 	return t, nil
 }
 
@@ -136,4 +137,71 @@ func writeExplanation(w io.Writer, t model.Traffic, v model.Verdict) error {
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// explainedCell is explain -o json: the cell, named as table -o json names
+// it, with the same value types (true, false or "undefined"), and the
+// reasons. Indexes into a policy appear only where they apply.
+type explainedCell struct {
+	From     string            `json:"from"`
+	To       string            `json:"to"`
+	Port     int32             `json:"port"`
+	Protocol string            `json:"protocol"`
+	Ingress  any               `json:"ingress"`
+	Egress   any               `json:"egress"`
+	Allowed  any               `json:"allowed"`
+	Reasons  []explainedReason `json:"reasons"`
+}
+
+type explainedReason struct {
+	// Direction is "ingress", "egress", or absent for the combined verdict.
+	Direction string `json:"direction,omitempty"`
+	Clause    string `json:"clause"`
+	Policy    string `json:"policy,omitempty"`
+	Rule      *int   `json:"rule,omitempty"`
+	Peer      *int   `json:"peer,omitempty"`
+	PortIndex *int   `json:"portIndex,omitempty"`
+	Text      string `json:"text"`
+}
+
+func explanationJSON(t model.Traffic, v model.Verdict) explainedCell {
+	src := t.From.IP
+	if t.From.Pod != nil {
+		src = t.From.Pod.String()
+	}
+	out := explainedCell{
+		From: src, To: t.To.String(), Port: t.Port, Protocol: string(t.Protocol),
+		Ingress: jsonDecision(v.Ingress), Egress: jsonDecision(v.Egress), Allowed: jsonDecision(v.Allowed),
+		Reasons: []explainedReason{},
+	}
+	index := func(i int) *int {
+		if i < 0 {
+			return nil
+		}
+		return &i
+	}
+	for _, r := range v.Reasons {
+		out.Reasons = append(out.Reasons, explainedReason{
+			Direction: strings.ToLower(string(r.Direction)),
+			Clause:    string(r.Clause),
+			Policy:    r.Policy,
+			Rule:      index(r.Rule),
+			Peer:      index(r.Peer),
+			PortIndex: index(r.PortIndex),
+			Text:      r.Text,
+		})
+	}
+	return out
+}
+
+// jsonDecision is a decision as table -o json writes it: true, false, or
+// the string "undefined".
+func jsonDecision(d model.Decision) any {
+	switch d {
+	case model.Allowed:
+		return true
+	case model.Denied:
+		return false
+	}
+	return string(model.Undefined)
 }

@@ -12,8 +12,6 @@ import (
 	"github.com/netpolcheck/netpolcheck/clusters/images"
 )
 
-func init() { subcommands = append(subcommands, newImagesCommand) }
-
 func newImagesCommand() *cobra.Command {
 	var (
 		outDir       string

@@ -1,24 +1,47 @@
 package main
 
 import (
+	"context"
 	"os"
+	"os/signal"
+	"syscall"
 
 	"github.com/spf13/cobra"
 )
 
-// subcommands holds the constructors of the top-level commands; each command's
-// file appends its own in init, so commands can be added without touching this file.
-var subcommands []func() *cobra.Command
-
 func main() {
+	// Ctrl-C and SIGTERM cancel the context at any point: commands stop,
+	// clean up what they built, and exit with exitInterrupted.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := execute(ctx, newRootCommand())
+	stop()
+	os.Exit(code)
+}
+
+// newRootCommand wires every command explicitly.
+func newRootCommand() *cobra.Command {
 	root := &cobra.Command{
-		Use:           "netpolcheck",
-		Short:         "Check that a cluster enforces NetworkPolicy as the API specifies",
+		Use:   "netpolcheck",
+		Short: "Check that a cluster enforces NetworkPolicy as the API specifies",
+		Long: `netpolcheck checks that a cluster enforces NetworkPolicy as the API
+specifies: run plays the case library against a cluster; table and explain
+show, offline, what policies allow and why.
+
+Exit codes: 0 all passed, 1 the enforcer under test failed cases, 2 bad usage
+or input, 3 infrastructure error (nothing was learned about the enforcer),
+130 interrupted.`,
+		Version:       versionString(),
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	for _, newCmd := range subcommands {
-		root.AddCommand(newCmd())
-	}
-	os.Exit(execute(root))
+	root.SetVersionTemplate("{{.Version}}")
+	root.AddCommand(
+		newRunCommand(),
+		newTableCommand(),
+		newExplainCommand(),
+		newClusterCommand(),
+		newImagesCommand(),
+	)
+	groupCommand(root)
+	return root
 }

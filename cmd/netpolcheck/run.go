@@ -7,10 +7,9 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
+	"path/filepath"
 	"slices"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -19,8 +18,6 @@ import (
 	"github.com/netpolcheck/netpolcheck/suites/cases"
 	"github.com/netpolcheck/netpolcheck/suites/runner"
 )
-
-func init() { subcommands = append(subcommands, newRunCommand) }
 
 type runFlags struct {
 	cluster      string
@@ -33,6 +30,7 @@ type runFlags struct {
 	denyAction   string
 	nodes        int
 	list         bool
+	output       string
 }
 
 func newRunCommand() *cobra.Command {
@@ -42,10 +40,14 @@ func newRunCommand() *cobra.Command {
 		Short: "Run the case library against a cluster and compare every cell with the spec model",
 		Long: `run creates a cluster, installs the enforcer under test, and runs every
 selected case: each step's actions, then rounds of probes until the observed
-matrix matches the model's truth table (or the deadline passes). A live
-progress line goes to stderr; each failed case prints its expected, observed
-and comparison grids with the model's reasons on stdout. The exit code is 1
-when a case fails.
+matrix matches the model's truth table (or the deadline passes). On a
+terminal a live progress line goes to stderr; each failed case prints its
+expected, observed and comparison grids with the model's reasons on stdout.
+
+Every flag is checked before anything is built. Exit codes: 0 every case
+passed, 1 the enforcer failed cases, 2 bad usage, 3 an infrastructure error
+(a case could not be judged, or the cluster could not be built), 130
+interrupted (the cases that finished are summarised).
 
 The netns cluster needs root. Without --deadline, steps get 10s with an
 enforcer and 1s with --enforcer none (nothing will ever change then).`,
@@ -59,88 +61,159 @@ enforcer and 1s with --enforcer none (nothing will ever change then).`,
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&f.cluster, "cluster", "netns", "cluster provider: "+strings.Join(clusters.Providers(), ", "))
-	fl.StringVar(&f.enforcer, "enforcer", clusters.EnforcerReference, "enforcer under test: reference or none")
-	fl.StringVar(&f.focus, "focus", "", "run only cases whose name matches this regular expression")
+	fl.StringVar(&f.enforcer, "enforcer", clusters.EnforcerReference, "enforcer under test: "+strings.Join(enforcers, " or "))
+	fl.StringVar(&f.focus, "focus", "", "run only the case of this name (as --list prints it), or the cases whose name matches this regular expression")
 	fl.StringVar(&f.labelFilter, "label-filter", "", `run only cases whose labels match this Ginkgo label filter, e.g. "ingress && !sctp"`)
 	fl.DurationVar(&f.deadline, "deadline", runner.DefaultDeadline, "how long a step may take to converge")
 	fl.DurationVar(&f.probeTimeout, "probe-timeout", runner.DefaultProbeTimeout, "timeout of each probe")
-	fl.StringVar(&f.results, "results", "", "write one JSON result per case to this file")
-	fl.IntVar(&f.nodes, "nodes", 2, "nodes of a cluster the provider builds")
-	fl.StringVar(&f.denyAction, "deny-action", "reject", "how the reference enforcer denies: reject (probes fail fast) or drop (probes time out)")
+	fl.StringVar(&f.results, "results", "", "write one JSON result per case to this file (- for stdout; the text report then goes to stderr)")
+	fl.IntVar(&f.nodes, "nodes", 2, "nodes of a cluster the provider builds (at least what the selected cases use)")
+	fl.StringVar(&f.denyAction, "deny-action", "reject", "how the reference enforcer denies: "+strings.Join(denyActions, " (probes fail fast) or ")+" (probes time out)")
 	fl.BoolVar(&f.list, "list", false, "list the selected cases and their labels, run nothing")
+	fl.StringVarP(&f.output, "output", "o", "text", "format of --list: text or json")
 	return cmd
 }
 
-func runCases(ctx context.Context, f runFlags, stdout, stderr io.Writer) error {
+var (
+	enforcers   = []string{clusters.EnforcerReference, clusters.EnforcerNone}
+	denyActions = []string{"reject", "drop"}
+)
+
+// validate checks every flag before anything is built and returns the
+// selected cases. Each problem is one line naming the flag and what it
+// accepts.
+func (f runFlags) validate() ([]cases.Case, error) {
+	if f.output != "text" && f.output != "json" {
+		return nil, fmt.Errorf("--output %q: want text or json", f.output)
+	}
+	if f.output == "json" && !f.list {
+		return nil, errors.New("--output json goes with --list; for results as JSON use --results FILE (or - for stdout)")
+	}
 	if !slices.Contains(clusters.Providers(), f.cluster) {
-		return badInput(fmt.Errorf("--cluster %q: available providers: %s", f.cluster, strings.Join(clusters.Providers(), ", ")))
+		return nil, fmt.Errorf("--cluster %q: want one of %s", f.cluster, strings.Join(clusters.Providers(), ", "))
 	}
-	if f.enforcer != clusters.EnforcerReference && f.enforcer != clusters.EnforcerNone {
-		return badInput(fmt.Errorf("--enforcer %q: want %s or %s", f.enforcer, clusters.EnforcerReference, clusters.EnforcerNone))
+	if !slices.Contains(enforcers, f.enforcer) {
+		return nil, fmt.Errorf("--enforcer %q: want %s", f.enforcer, strings.Join(enforcers, " or "))
 	}
-	if f.denyAction != "reject" && f.denyAction != "drop" {
-		return badInput(fmt.Errorf("--deny-action %q: want reject or drop", f.denyAction))
+	if !slices.Contains(denyActions, f.denyAction) {
+		return nil, fmt.Errorf("--deny-action %q: want %s", f.denyAction, strings.Join(denyActions, " or "))
 	}
-	if f.deadline <= 0 || f.probeTimeout <= 0 || f.nodes < 1 {
-		return badInput(errors.New("--deadline, --probe-timeout and --nodes must be positive"))
+	if f.deadline <= 0 {
+		return nil, fmt.Errorf("--deadline %s: want a positive duration, e.g. 10s", f.deadline)
 	}
-	selected, err := runner.Select(cases.All(), f.focus, f.labelFilter)
+	if f.probeTimeout <= 0 {
+		return nil, fmt.Errorf("--probe-timeout %s: want a positive duration, e.g. 1s", f.probeTimeout)
+	}
+	if f.nodes < 1 {
+		return nil, fmt.Errorf("--nodes %d: want at least 1", f.nodes)
+	}
+	if err := checkResultsPath(f.results); err != nil {
+		return nil, err
+	}
+	selected, err := selectCases(cases.All(), f.focus, f.labelFilter)
+	if err != nil {
+		return nil, err
+	}
+	if len(selected) == 0 {
+		return nil, fmt.Errorf("no case matches --focus %q --label-filter %q (see --list)", f.focus, f.labelFilter)
+	}
+	if need, why := nodesNeeded(selected); !f.list && f.nodes < need {
+		return nil, fmt.Errorf("--nodes %d: the selected cases need at least %d (%s)", f.nodes, need, why)
+	}
+	return selected, nil
+}
+
+// checkResultsPath makes sure --results can be created later, without
+// creating it: a run that stops early leaves no empty file behind.
+func checkResultsPath(path string) error {
+	if path == "" || path == "-" {
+		return nil
+	}
+	if st, err := os.Stat(path); err == nil && st.IsDir() {
+		return fmt.Errorf("--results %s: is a directory; want a file (or - for stdout)", path)
+	}
+	dir := filepath.Dir(path)
+	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+		return fmt.Errorf("--results %s: directory %s does not exist", path, dir)
+	}
+	return nil
+}
+
+func runCases(ctx context.Context, f runFlags, stdout, stderr io.Writer) (err error) {
+	selected, err := f.validate()
 	if err != nil {
 		return badInput(err)
 	}
-	if len(selected) == 0 {
-		return badInput(fmt.Errorf("no case matches --focus %q --label-filter %q", f.focus, f.labelFilter))
-	}
 	if f.list {
-		for _, c := range selected {
-			fmt.Fprintf(stdout, "%s  [%s]\n", c.Name, strings.Join(runner.Labels(c), ", "))
-		}
-		return nil
+		return listCases(stdout, selected, f.output)
 	}
-	var results *os.File
-	if f.results != "" {
-		if results, err = os.Create(f.results); err != nil {
-			return badInput(fmt.Errorf("--results: %w", err))
-		}
-		defer results.Close()
+	// With --results -, stdout carries the JSON results and nothing else.
+	report := stdout
+	if f.results == "-" {
+		report = stderr
 	}
 
-	// Ctrl-C stops the run but still destroys the cluster.
-	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
-	defer stop()
 	progress := newProgress(stderr, len(selected))
+	defer progress.clear()
 	progress.status("creating %s cluster", f.cluster)
 	cluster, err := clusters.Create(ctx, f.cluster, clusters.WithNodes(f.nodes), clusters.WithDenyAction(f.denyAction))
 	if err != nil {
-		progress.clear()
-		return err
+		if ctx.Err() != nil {
+			return interrupted(fmt.Sprintf("creating the %s cluster", f.cluster))
+		}
+		return infraError(fmt.Errorf("create %s cluster: %w", f.cluster, err))
 	}
 	defer func() {
 		progress.status("destroying cluster %s", cluster.Name())
-		if err := cluster.Destroy(context.WithoutCancel(ctx)); err != nil {
-			progress.clear()
-			fmt.Fprintln(stderr, "netpolcheck:", err)
+		derr := cluster.Destroy(context.WithoutCancel(ctx))
+		progress.clear()
+		if derr == nil {
+			return
 		}
-		progress.clear()
+		if err == nil {
+			err = infraError(fmt.Errorf("destroy cluster %s: %w", cluster.Name(), derr))
+			return
+		}
+		printError(stderr, fmt.Errorf("destroy cluster %s: %w", cluster.Name(), derr))
 	}()
-	progress.status("installing the %s enforcer", f.enforcer)
+	if f.enforcer == clusters.EnforcerNone {
+		progress.status("starting without an enforcer (--enforcer none)")
+	} else {
+		progress.status("installing the %s enforcer", f.enforcer)
+	}
 	if err := cluster.InstallEnforcer(ctx, f.enforcer); err != nil {
-		progress.clear()
+		if ctx.Err() != nil {
+			return interrupted(fmt.Sprintf("installing the %s enforcer", f.enforcer))
+		}
+		return infraError(fmt.Errorf("install the %s enforcer: %w", f.enforcer, err))
+	}
+
+	results, closeResults, err := openResults(f.results, stdout)
+	if err != nil {
 		return err
 	}
+	defer func() {
+		if cerr := closeResults(); cerr != nil && err == nil {
+			err = infraError(fmt.Errorf("--results: %w", cerr))
+		}
+	}()
 
 	r := runner.New(cluster, runner.WithDeadline(f.deadline), runner.WithProbeTimeout(f.probeTimeout))
 	start := time.Now()
-	var failedNames []string
-	infra := 0
+	var (
+		sum       runSummary
+		interrupt string
+	)
 	for i, c := range selected {
 		if ctx.Err() != nil {
+			interrupt = fmt.Sprintf("waiting to start case %q", c.Name)
 			break
 		}
-		progress.caseStarts(i, len(failedNames), c.Name)
+		progress.caseStarts(i, len(sum.failed)+len(sum.infra), c.Name)
 		res := r.Run(ctx, c)
 		if ctx.Err() != nil {
 			// Interrupted mid-case: its result says nothing about the enforcer.
+			interrupt = fmt.Sprintf("running case %q", c.Name)
 			break
 		}
 		if results != nil {
@@ -149,31 +222,55 @@ func runCases(ctx context.Context, f runFlags, stdout, stderr io.Writer) error {
 				_, err = fmt.Fprintf(results, "%s\n", line)
 			}
 			if err != nil {
-				progress.clear()
-				return fmt.Errorf("write --results: %w", err)
+				return infraError(fmt.Errorf("write --results: %w", err))
 			}
 		}
+		sum.add(res)
 		if !res.Passed {
-			failedNames = append(failedNames, c.Name)
-			if res.Error != "" {
-				infra++
-			}
 			progress.clear()
-			fmt.Fprintln(stdout, runner.Describe(res))
+			fmt.Fprintln(report, runner.Describe(res))
 		}
 	}
 	progress.clear()
-	ran := len(selected)
-	if ctx.Err() != nil {
-		return fmt.Errorf("interrupted after %s", time.Since(start).Round(time.Millisecond))
+	sum.write(report, len(selected), time.Since(start), cluster.Name(), f.enforcer, interrupt != "")
+	return sum.outcome(interrupt)
+}
+
+// openResults opens the --results destination once there is something to
+// write: - is stdout, "" is none.
+func openResults(path string, stdout io.Writer) (io.Writer, func() error, error) {
+	switch path {
+	case "":
+		return nil, func() error { return nil }, nil
+	case "-":
+		return stdout, func() error { return nil }, nil
 	}
-	fmt.Fprintf(stdout, "%d cases: %d passed, %d failed (%d infrastructure errors) in %s on %s with enforcer %s\n",
-		ran, ran-len(failedNames), len(failedNames), infra, time.Since(start).Round(time.Millisecond), cluster.Name(), f.enforcer)
-	if len(failedNames) > 0 {
-		for _, name := range failedNames {
-			fmt.Fprintln(stdout, "  FAIL", name)
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, nil, badInput(fmt.Errorf("--results: %w", err))
+	}
+	return f, f.Close, nil
+}
+
+// listCases prints the selected cases with their labels.
+func listCases(w io.Writer, selected []cases.Case, output string) error {
+	if output == "json" {
+		type listed struct {
+			Name   string   `json:"name"`
+			Labels []string `json:"labels"`
 		}
-		return failed(fmt.Errorf("%d of %d cases failed", len(failedNames), ran))
+		out := struct {
+			Cases []listed `json:"cases"`
+		}{Cases: []listed{}}
+		for _, c := range selected {
+			out.Cases = append(out.Cases, listed{Name: c.Name, Labels: runner.Labels(c)})
+		}
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(out)
+	}
+	for _, c := range selected {
+		fmt.Fprintf(w, "%s  [%s]\n", c.Name, strings.Join(runner.Labels(c), ", "))
 	}
 	return nil
 }

@@ -5,13 +5,18 @@ import (
 	"io"
 	"os"
 	"time"
+
+	"golang.org/x/term"
 )
 
-// progress keeps one live status line on stderr: case i/n, failures so far,
-// elapsed time and an ETA. On a terminal the line is redrawn in place;
-// otherwise each case gets its own line.
+// progress keeps one live status line on stderr when stderr is a terminal:
+// case i/n, failures so far, elapsed time and an ETA, cut to the terminal's
+// width and redrawn in place. When stderr is not a terminal (a CI log) each
+// status becomes a plain line of its own, so a long run still shows where it
+// is.
 type progress struct {
 	w     io.Writer
+	fd    int
 	tty   bool
 	total int
 	start time.Time
@@ -19,13 +24,11 @@ type progress struct {
 }
 
 func newProgress(w io.Writer, total int) *progress {
-	tty := false
-	if f, ok := w.(*os.File); ok {
-		if st, err := f.Stat(); err == nil {
-			tty = st.Mode()&os.ModeCharDevice != 0
-		}
+	p := &progress{w: w, total: total, start: time.Now()}
+	if f, ok := w.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		p.tty, p.fd = true, int(f.Fd())
 	}
-	return &progress{w: w, tty: tty, total: total, start: time.Now()}
+	return p
 }
 
 func (p *progress) status(format string, args ...any) {
@@ -46,12 +49,22 @@ func (p *progress) line(s string) {
 		fmt.Fprintln(p.w, s)
 		return
 	}
-	const width = 119
-	if len(s) > width {
-		s = s[:width]
+	width := 80
+	if w, _, err := term.GetSize(p.fd); err == nil && w > 0 {
+		width = w
 	}
-	fmt.Fprintf(p.w, "\r\033[K%s", s)
+	fmt.Fprintf(p.w, "\r\033[K%s", fitWidth(s, width-1))
 	p.shown = true
+}
+
+// fitWidth cuts s to at most width runes (the last one an ellipsis), so the
+// line never wraps and \r can redraw it.
+func fitWidth(s string, width int) string {
+	r := []rune(s)
+	if width < 1 || len(r) <= width {
+		return s
+	}
+	return string(r[:width-1]) + "…"
 }
 
 // clear removes the live line so normal output can follow.

@@ -13,8 +13,6 @@ import (
 	"github.com/netpolcheck/netpolcheck/reference/model/manifest"
 )
 
-func init() { subcommands = append(subcommands, newTableCommand) }
-
 // modelInput is the offline input shared by table and explain: a topology
 // file (or the default topology) and policy manifests.
 type modelInput struct {
@@ -62,33 +60,51 @@ func (in *modelInput) load(stdin io.Reader) (*model.Topology, []*networkingv1.Ne
 
 func newTableCommand() *cobra.Command {
 	var (
-		in     modelInput
-		output string
-		ports  []string
+		in       modelInput
+		output   string
+		ports    []string
+		protocol string
 	)
 	cmd := &cobra.Command{
 		Use:   "table [--topology FILE] [-f PATH]...",
 		Short: "Print the truth table the spec model derives from policies, offline",
 		Long: `Print, for every ordered pair of pods and every port and protocol of the
 topology, whether the policies allow the connection: "." allowed, "X" denied,
-"?" implementation-defined. -o json prints the machine-readable form.`,
+"?" implementation-defined. -o json prints the machine-readable form.
+Selectors that match no pod or namespace of the topology, and named ports no
+pod declares, are reported as warnings on stderr.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if output != "text" && output != "json" {
 				return badInput(fmt.Errorf("--output %q: want text or json", output))
 			}
+			proto, err := parseProtocolFlag(protocol)
+			if err != nil {
+				return badInput(err)
+			}
+			var pps []model.PortProtocol
+			for _, s := range ports {
+				pp, err := parsePort(s, protocol)
+				if err != nil {
+					return badInput(err)
+				}
+				pps = append(pps, pp)
+			}
 			topo, policies, err := in.load(cmd.InOrStdin())
 			if err != nil {
 				return err
 			}
-			var pps []model.PortProtocol
-			for _, s := range ports {
-				pp, err := model.ParsePortProtocol(s)
-				if err != nil {
-					return badInput(fmt.Errorf("--port: %w", err))
+			if len(ports) == 0 && proto != "" {
+				for _, pp := range topo.PortProtocols() {
+					if pp.Protocol == proto {
+						pps = append(pps, pp)
+					}
 				}
-				pps = append(pps, pp)
+				if len(pps) == 0 {
+					return badInput(fmt.Errorf("--protocol %s: no pod of the topology serves %s", protocol, proto))
+				}
 			}
+			writeWarnings(cmd.ErrOrStderr(), policyWarnings(topo, policies))
 			table, err := model.TruthTable(topo, policies, pps)
 			if err != nil {
 				return badInput(err)
@@ -101,6 +117,7 @@ topology, whether the policies allow the connection: "." allowed, "X" denied,
 	}
 	in.addFlags(cmd.Flags())
 	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text or json")
-	cmd.Flags().StringArrayVar(&ports, "port", nil, "only this port, as 80/TCP (repeatable; default: every port of the topology)")
+	cmd.Flags().StringArrayVar(&ports, "port", nil, "only this port, as 80/TCP or 80 (repeatable; default: every port of the topology)")
+	cmd.Flags().StringVar(&protocol, "protocol", "", "protocol of the ports given as bare numbers (default TCP); without --port, only the topology's ports of this protocol")
 	return cmd
 }

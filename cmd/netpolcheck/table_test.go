@@ -2,44 +2,36 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/spf13/cobra"
 )
 
-// runNetpolcheck runs the CLI in-process through the real execute, as main
-// does, and returns stdout, stderr and the exit code.
+// runNetpolcheck runs the CLI in-process through the real root command and
+// execute, as main does, and returns stdout, stderr and the exit code.
 func runNetpolcheck(t *testing.T, stdin string, args ...string) (string, string, int) {
 	t.Helper()
-	root := &cobra.Command{Use: "netpolcheck", SilenceUsage: true, SilenceErrors: true}
-	for _, newCmd := range subcommands {
-		root.AddCommand(newCmd())
-	}
+	var stderr bytes.Buffer
+	stdout, code := runNetpolcheckContext(t, context.Background(), &stderr, stdin, args...)
+	return stdout, stderr.String(), code
+}
+
+// runNetpolcheckContext runs the CLI with ctx as main's signal context
+// (cancel it to interrupt) and stderr going to the given writer.
+func runNetpolcheckContext(t *testing.T, ctx context.Context, stderr io.Writer, stdin string, args ...string) (string, int) {
+	t.Helper()
+	root := newRootCommand()
 	var stdout bytes.Buffer
 	root.SetOut(&stdout)
+	root.SetErr(stderr)
 	root.SetIn(strings.NewReader(stdin))
 	root.SetArgs(args)
-
-	errFile, err := os.CreateTemp(t.TempDir(), "stderr")
-	if err != nil {
-		t.Fatal(err)
-	}
-	saved := os.Stderr
-	os.Stderr = errFile
-	root.SetErr(errFile)
-	code := execute(root)
-	os.Stderr = saved
-	if _, err := errFile.Seek(0, io.SeekStart); err != nil {
-		t.Fatal(err)
-	}
-	stderr, _ := io.ReadAll(errFile)
-	errFile.Close()
-	return stdout.String(), string(stderr), code
+	code := execute(ctx, root)
+	return stdout.String(), code
 }
 
 // writeFiles creates files in a fresh directory and returns its path.

@@ -3,6 +3,7 @@ package core
 import (
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"os"
 	"testing"
 	"time"
@@ -29,6 +30,8 @@ const (
 var (
 	suiteRunner *runner.Runner
 	resultsFile *os.File
+	// totals adds up the cases' summaries, for the suite's last line.
+	totals runner.Summary
 )
 
 func TestCore(t *testing.T) {
@@ -44,13 +47,17 @@ var _ = BeforeSuite(func(ctx SpecContext) {
 			"e.g. sudo -E env PATH=$PATH go test ./suites/...")
 	}
 	start := time.Now()
-	cluster, err := clusters.Create(ctx, provider, clusters.WithLogf(GinkgoWriter.Printf))
+	cluster, err := clusters.Create(ctx, provider, clusters.WithLogger(slog.New(slog.NewTextHandler(GinkgoWriter, nil))))
 	Expect(err).NotTo(HaveOccurred(), "create the %s cluster (%s=%s)", provider, clusterEnv, provider)
 	DeferCleanup(func(ctx SpecContext) {
 		Expect(cluster.Destroy(ctx)).To(Succeed())
 	}, NodeTimeout(time.Minute))
 	Expect(cluster.InstallEnforcer(ctx, enforcer)).To(Succeed(), "install the %s enforcer (%s)", enforcer, enforcerEnv)
 	suiteRunner = runner.New(cluster, runner.WithProbeTimeout(time.Second), runner.WithDeadline(10*time.Second))
+	// Only the enforcer under test may filter, and it must be seen to.
+	pf, err := suiteRunner.Preflight(ctx, enforcer != clusters.EnforcerNone)
+	Expect(err).NotTo(HaveOccurred(), "preflight\n%s", runner.Describe(pf.Case))
+	GinkgoWriter.Printf("preflight passed in %s; canary policy enforced in %s\n", pf.Duration.Round(time.Millisecond), pf.CanaryEnforcedIn.Round(time.Millisecond))
 	if path := os.Getenv(resultsEnv); path != "" {
 		f, err := os.Create(path)
 		Expect(err).NotTo(HaveOccurred(), "%s=%s", resultsEnv, path)
@@ -59,6 +66,11 @@ var _ = BeforeSuite(func(ctx SpecContext) {
 	}
 	GinkgoWriter.Printf("cluster %s (%s) with enforcer %s ready in %s\n", cluster.Name(), provider, enforcer, time.Since(start).Round(time.Millisecond))
 }, NodeTimeout(2*time.Minute))
+
+var _ = AfterSuite(func() {
+	fmt.Fprintf(GinkgoWriter, "cell-rounds: %d leaked before convergence, %d unproven (did not connect while the path or the server was not proven up)\n",
+		totals.LeakRounds, totals.UnprovenRounds)
+})
 
 func envOr(key, fallback string) string {
 	if v := os.Getenv(key); v != "" {
@@ -71,6 +83,9 @@ func envOr(key, fallback string) string {
 // in the results file.
 func record(res runner.CaseResult) {
 	AddReportEntry("result", res, ReportEntryVisibilityNever)
+	t := res.Totals()
+	totals.LeakRounds += t.LeakRounds
+	totals.UnprovenRounds += t.UnprovenRounds
 	if resultsFile == nil {
 		return
 	}

@@ -16,8 +16,8 @@ const (
 	// Disabled: every non-connection is taken at face value.
 	guardDenialProof guard = "a non-connection counts only with a liveness proof"
 	// guardStableConvergence: a step passes only when it ends with its
-	// stable and settle rounds all matching. Disabled: one matching last
-	// round passes.
+	// stable and settle rounds all matching. Disabled: one matching round
+	// passes.
 	guardStableConvergence guard = "a step passes only after stable convergence"
 	// guardLostAfterConvergence: an allowed cell that stops connecting after
 	// stable convergence fails the step as flaky. Disabled: only a flip.

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"net/netip"
 
+	corev1 "k8s.io/api/core/v1"
+
 	"github.com/netpolcheck/netpolcheck/probes/agent"
 	"github.com/netpolcheck/netpolcheck/probes/matrix"
 	"github.com/netpolcheck/netpolcheck/reference/model"
@@ -35,15 +37,22 @@ func livenessCells(pods []model.Pod, nodes []model.Node, ports []model.PortProto
 			continue // no proof is possible; its cells stay unproven
 		}
 		hosting[p.Node] = true
+		probed := 0
 		for _, pp := range ports {
 			if p.Serves(pp) {
-				cells = append(cells, matrix.Cell{
-					From:     matrix.NodeSource(p.Node),
-					To:       matrix.Target{Pod: p.Ref().String(), IP: p.IP},
-					Port:     pp.Port,
-					Protocol: string(pp.Protocol),
-				})
+				cells = append(cells, nodeToPod(p, pp))
+				probed++
 			}
+		}
+		if probed == 0 && len(p.Ports) > 0 {
+			// The pod is only a source in this step: one port it serves
+			// proves it attached.
+			cp := p.Ports[0]
+			proto := cp.Protocol
+			if proto == "" {
+				proto = corev1.ProtocolTCP
+			}
+			cells = append(cells, nodeToPod(p, model.PortProtocol{Port: cp.Port, Protocol: proto}))
 		}
 	}
 	for _, from := range nodes {
@@ -61,6 +70,15 @@ func livenessCells(pods []model.Pod, nodes []model.Node, ports []model.PortProto
 		}
 	}
 	return cells
+}
+
+func nodeToPod(p model.Pod, pp model.PortProtocol) matrix.Cell {
+	return matrix.Cell{
+		From:     matrix.NodeSource(p.Node),
+		To:       matrix.Target{Pod: p.Ref().String(), IP: p.IP},
+		Port:     pp.Port,
+		Protocol: string(pp.Protocol),
+	}
 }
 
 // nodeAddress picks the node's address of the pods' family (IPv4 unless

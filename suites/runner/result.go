@@ -23,6 +23,28 @@ type CaseResult struct {
 	Steps    []StepResult  `json:"steps"`
 }
 
+// Totals adds up the summaries of the case's steps.
+func (res CaseResult) Totals() Summary {
+	var t Summary
+	for _, sr := range res.Steps {
+		s := sr.Summary
+		t.Cells += s.Cells
+		t.Judged += s.Judged
+		t.Matched += s.Matched
+		t.Mismatched += s.Mismatched
+		t.Undefined += s.Undefined
+		t.Errors += s.Errors
+		t.Unproven += s.Unproven
+		t.UnprovenRounds += s.UnprovenRounds
+		t.LivenessProbes += s.LivenessProbes
+		t.LeakRounds += s.LeakRounds
+		t.LeaksAfterConvergence += s.LeaksAfterConvergence
+		t.Flips += s.Flips
+		t.LostAfterConvergence += s.LostAfterConvergence
+	}
+	return t
+}
+
 // StepResult is one step: its actions, then rounds of probes until the
 // observed table matched the model's (and stayed so), or the deadline.
 type StepResult struct {

@@ -26,6 +26,7 @@ type Runner struct {
 	roundInterval time.Duration
 	settleRounds  int
 	logf          func(format string, args ...any)
+	roundHook     func(RoundInfo)
 	// disabled switches guards off; only this package's tests set it.
 	disabled map[guard]bool
 }
@@ -51,6 +52,27 @@ func WithLogf(logf func(format string, args ...any)) Option {
 	return func(r *Runner) { r.logf = logf }
 }
 
+// RoundInfo says where a round of probes stands, for WithRoundHook.
+type RoundInfo struct {
+	Case string
+	// Step is the step's index in the case, -1 for the reset before it.
+	Step     int
+	StepName string
+	// Round counts from 1 within the step.
+	Round int
+	// Stable: the step has matched stableRounds rounds in a row.
+	Stable bool
+	// Leaks counts the cells of this round that must be denied and
+	// connected; Wrong the judged cells that did not match (leaks,
+	// unproven cells and other mismatches).
+	Leaks, Wrong int
+}
+
+// WithRoundHook calls hook after every round of probes has been judged,
+// before the next one starts: progress displays, and fault injection that
+// must strike at a known point of a step.
+func WithRoundHook(hook func(RoundInfo)) Option { return func(r *Runner) { r.roundHook = hook } }
+
 // New returns a Runner for cluster.
 func New(cluster clusters.Cluster, opts ...Option) *Runner {
 	r := &Runner{
@@ -60,6 +82,7 @@ func New(cluster clusters.Cluster, opts ...Option) *Runner {
 		roundInterval: DefaultRoundInterval,
 		settleRounds:  DefaultSettleRounds,
 		logf:          func(string, ...any) {},
+		roundHook:     func(RoundInfo) {},
 	}
 	for _, opt := range opts {
 		opt(r)
@@ -86,7 +109,7 @@ func (r *Runner) Run(ctx context.Context, c cases.Case) CaseResult {
 		return res
 	}
 	for i, step := range c.Steps {
-		sr := r.runStep(ctx, state, step, r.settleRounds)
+		sr := r.runStep(ctx, state, step, r.settleRounds, RoundInfo{Case: c.Name, Step: i, StepName: step.Name})
 		if sr.Name == "" {
 			sr.Name = fmt.Sprintf("step %d", i+1)
 		}
@@ -128,11 +151,11 @@ func (r *Runner) reset(ctx context.Context, c cases.Case) (*cases.State, *StepRe
 	if err := adoptClusterFacts(ctx, r.cluster, state, nil); err != nil {
 		return nil, nil, fmt.Errorf("reset: %w", err)
 	}
-	step := cases.Step{Name: "reset (no policies)"}
+	step := cases.Step{Name: resetStepName}
 	if len(c.Steps) > 0 {
 		step.Probes = c.Steps[0].Probes
 	}
-	sr := r.runStep(ctx, state, step, 0)
+	sr := r.runStep(ctx, state, step, 0, RoundInfo{Case: c.Name, Step: -1, StepName: step.Name})
 	if !sr.Passed {
 		msg := sr.Error
 		if msg == "" {

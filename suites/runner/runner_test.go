@@ -155,7 +155,7 @@ func TestHandWrittenRejectSatisfiesTheModel(t *testing.T) {
 	tc := cases.Case{Name: "deny ingress to x/a, by hand", Topology: smallTopology()}
 	state := start(t, r, tc)
 	rejectNewToXA(t, c, "-I", "icmp-admin-prohibited")
-	sr := r.runStep(ctx, state, cases.Step{Name: "isolate x/a", Actions: []cases.Action{{CreatePolicy: denyIngressToXA()}}}, 2)
+	sr := r.runStep(ctx, state, cases.Step{Name: "isolate x/a", Actions: []cases.Action{{CreatePolicy: denyIngressToXA()}}}, 2, RoundInfo{})
 	if !sr.Passed || !sr.Converged || sr.Rounds != stableRounds+2 {
 		t.Fatalf("want a pass after stable convergence + 2 settle rounds, got passed=%v converged=%v rounds=%d error=%q\n%s",
 			sr.Passed, sr.Converged, sr.Rounds, sr.Error, Describe(CaseResult{Name: tc.Name, Steps: []StepResult{sr}}))
@@ -181,7 +181,7 @@ func TestRefusalByAFilterIsADenialWhileTheServerIsUp(t *testing.T) {
 	tc := cases.Case{Name: "deny ingress to x/a with resets, by hand", Topology: smallTopology()}
 	state := start(t, r, tc)
 	rejectNewToXA(t, c, "-I", "tcp-reset")
-	sr := r.runStep(ctx, state, cases.Step{Name: "isolate x/a", Actions: []cases.Action{{CreatePolicy: denyIngressToXA()}}}, 2)
+	sr := r.runStep(ctx, state, cases.Step{Name: "isolate x/a", Actions: []cases.Action{{CreatePolicy: denyIngressToXA()}}}, 2, RoundInfo{})
 	if !sr.Passed {
 		t.Fatalf("want a pass, got error=%q\n%s", sr.Error, Describe(CaseResult{Name: tc.Name, Steps: []StepResult{sr}}))
 	}
@@ -238,7 +238,7 @@ func TestLeakAfterConvergenceFailsTheStep(t *testing.T) {
 	// while the runner watches.
 	done := make(chan StepResult)
 	go func() {
-		done <- r.runStep(ctx, state, cases.Step{Name: "isolate x/a", Actions: []cases.Action{{CreatePolicy: denyIngressToXA()}}}, 40)
+		done <- r.runStep(ctx, state, cases.Step{Name: "isolate x/a", Actions: []cases.Action{{CreatePolicy: denyIngressToXA()}}}, 40, RoundInfo{})
 	}()
 	time.Sleep(400 * time.Millisecond)
 	rejectNewToXA(t, c, "-D", "icmp-admin-prohibited")

@@ -21,7 +21,7 @@ const stableRounds = 2
 // that the cluster holds what state says, asks the model for the expected
 // table of state, and probes in rounds until every judged cell matched and
 // kept matching for settle more rounds, or the deadline passed.
-func (r *Runner) runStep(ctx context.Context, state *cases.State, step cases.Step, settle int) StepResult {
+func (r *Runner) runStep(ctx context.Context, state *cases.State, step cases.Step, settle int, at RoundInfo) StepResult {
 	sr := StepResult{Name: step.Name, Deadline: r.deadline}
 	if step.Deadline > 0 {
 		sr.Deadline = step.Deadline
@@ -71,6 +71,9 @@ func (r *Runner) runStep(ctx context.Context, state *cases.State, step cases.Ste
 	// matching rounds.
 	end := actionsDone.Add(sr.Deadline)
 	finish := roundsToFinish(settle)
+	if !r.on(guardStableConvergence) {
+		finish = 1 // one matching round passes: the mistake the guard prevents
+	}
 	streak, longest, stable := 0, 0, false
 	for {
 		roundStart := time.Now()
@@ -92,6 +95,7 @@ func (r *Runner) runStep(ctx context.Context, state *cases.State, step cases.Ste
 		}
 		proof := newRoundProof(obs, live)
 		allMatch := true
+		at.Leaks, at.Wrong = 0, 0
 		for i := range cells {
 			c, pc := &cells[i], probeCells[i]
 			res := obs.Results[pc.Key()]
@@ -100,6 +104,7 @@ func (r *Runner) runStep(ctx context.Context, state *cases.State, step cases.Ste
 			}
 			c.Observed, c.Detail = res.Outcome, res.Error
 			if c.Expected == model.Denied && res.Outcome == agent.Connected {
+				at.Leaks++
 				if stable {
 					c.LeaksAfterConvergence++
 				} else {
@@ -127,7 +132,12 @@ func (r *Runner) runStep(ctx context.Context, state *cases.State, step cases.Ste
 				c.TimeToEnforce = &tte
 			}
 			allMatch = allMatch && c.Match
+			if !c.Match {
+				at.Wrong++
+			}
 		}
+		at.Round, at.Stable = sr.Rounds, stable || (allMatch && streak+1 >= stableRounds)
+		r.roundHook(at)
 		if allMatch {
 			if streak == 0 {
 				sr.TimeToConverge = roundStart.Sub(actionsDone)
@@ -155,7 +165,7 @@ func (r *Runner) runStep(ctx context.Context, state *cases.State, step cases.Ste
 	}
 	sr.Cells = cells
 	sr.Summary = summarize(cells, sr.Summary.LivenessProbes)
-	sr.Converged = streak >= finish || (!r.on(guardStableConvergence) && streak > 0)
+	sr.Converged = streak >= finish
 	if !sr.Converged {
 		sr.TimeToConverge = 0
 	}

@@ -2,11 +2,13 @@ package fabric
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/netip"
 
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
+	"golang.org/x/sys/unix"
 )
 
 // podInterface is the pod's side of its veth, named as in a real pod. It is
@@ -252,7 +254,9 @@ func (f *Fabric) DeletePod(ctx context.Context, pod *PodNS) error {
 		if err != nil {
 			return nil
 		}
-		if err := h.LinkDel(link); err != nil {
+		// The kernel may finish tearing the pair down between the lookup and
+		// the delete: a veth already gone is what we wanted.
+		if err := h.LinkDel(link); err != nil && !errors.Is(err, unix.ENODEV) {
 			return fmt.Errorf("delete veth %s: %w", pod.HostVeth, err)
 		}
 		return nil

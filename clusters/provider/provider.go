@@ -1,0 +1,96 @@
+package provider
+
+import (
+	"context"
+	"io"
+	"log/slog"
+
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/netpolcheck/netpolcheck/probes/matrix"
+	"github.com/netpolcheck/netpolcheck/reference/model"
+)
+
+// Cluster is a running cluster the runner drives. Callers get one from
+// clusters.Create and never see the provider's types.
+//
+// Policies and labels change through Client(), as a user would change them;
+// pods come and go through CreatePod and DeletePod, because a provider has to
+// give them a network and a probe agent.
+type Cluster interface {
+	// Name is the run prefix every object of this cluster carries.
+	Name() string
+	// Client is the cluster's API. NetworkPolicies, namespace labels and pod
+	// labels are changed through it.
+	Client() kubernetes.Interface
+	// Prober runs probe batches from inside pods, and from each node's own
+	// network namespace (matrix.NodeSource), on a channel that policies
+	// cannot block.
+	Prober() matrix.Prober
+	// Deploy makes the cluster hold exactly the namespaces and pods of topo
+	// (labels and container ports included): missing ones are created, extra
+	// ones deleted. Pod IPs in topo are wishes a provider may ignore; node
+	// names must be the cluster's. It returns once every pod serves its ports.
+	Deploy(ctx context.Context, topo *model.Topology) error
+	// CreatePod creates one pod (its namespace must exist) and waits until it
+	// serves its ports. The cluster assigns the IP unless pod.IP is set and
+	// usable.
+	CreatePod(ctx context.Context, pod model.Pod) error
+	// DeletePod deletes one pod and waits until it is gone.
+	DeletePod(ctx context.Context, ref model.PodRef) error
+	// Topology reads the deployed namespaces, pods (with their real IPs) and
+	// nodes from the API.
+	Topology(ctx context.Context) (*model.Topology, error)
+	// InstallEnforcer starts the NetworkPolicy enforcer under test and
+	// returns once it runs. Whether it enforces is proven by the runner's
+	// preflight, the same way for every provider. EnforcerNone leaves
+	// policies unenforced.
+	InstallEnforcer(ctx context.Context, enforcer string) error
+	// Destroy removes everything the cluster created. It is safe to call more
+	// than once.
+	Destroy(ctx context.Context) error
+}
+
+// Enforcer names every provider accepts in InstallEnforcer.
+const (
+	// EnforcerReference is netpolcheck's own iptables enforcer.
+	EnforcerReference = "reference"
+	// EnforcerNone runs without any enforcer: every denial must fail.
+	EnforcerNone = "none"
+)
+
+// Options are what every provider is created with.
+type Options struct {
+	// Nodes is the number of nodes of a cluster the provider builds; zero
+	// means the provider's default.
+	Nodes int
+	// DenyAction is how a reference enforcer the provider installs denies:
+	// "reject" (probes fail fast) or "drop" (probes time out); empty means
+	// reject.
+	DenyAction string
+	// Logger receives the provider's progress; never nil once Defaults ran.
+	Logger *slog.Logger
+}
+
+// Defaults fills what the caller left unset.
+func (o Options) Defaults() Options {
+	if o.Logger == nil {
+		o.Logger = Discard()
+	}
+	return o
+}
+
+// Discard is a logger that writes nothing: the default everywhere.
+func Discard() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+// Provider is one kind of cluster, as package clusters lists it.
+type Provider struct {
+	// Name is what users pick it by (--cluster, NETPOLCHECK_CLUSTER).
+	Name string
+	// Create builds (or attaches to) a cluster; the caller must Destroy it.
+	Create func(ctx context.Context, opts Options) (Cluster, error)
+	// Cleanup removes what earlier runs left behind after a crash; runs
+	// still alive are kept unless all is set. It returns a line per removed
+	// object.
+	Cleanup func(ctx context.Context, all bool) ([]string, error)
+}

@@ -1,0 +1,75 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/netpolcheck/netpolcheck/suites/runner"
+)
+
+// runSummary adds up the cases a run finished.
+type runSummary struct {
+	ran    int
+	failed []string // failed by the enforcer under test
+	infra  []string // could not be judged: a non-empty Error
+	totals runner.Summary
+}
+
+func (s *runSummary) add(res runner.CaseResult) {
+	s.ran++
+	t := res.Totals()
+	s.totals.LeakRounds += t.LeakRounds
+	s.totals.UnprovenRounds += t.UnprovenRounds
+	switch {
+	case res.Error != "":
+		s.infra = append(s.infra, res.Name)
+	case !res.Passed:
+		s.failed = append(s.failed, res.Name)
+	}
+}
+
+// outcome is the run's error and so its exit code: an interrupt (while
+// doing what) wins, then infrastructure errors (some cases taught nothing
+// about the enforcer, so a failure elsewhere is not the whole story), then
+// failures.
+func (s *runSummary) outcome(interrupt string) error {
+	switch {
+	case interrupt != "":
+		return interrupted(interrupt)
+	case len(s.infra) > 0:
+		return infraError(fmt.Errorf("%s of %d hit infrastructure errors (they say nothing about the enforcer), %d failed",
+			plural(len(s.infra), "case"), s.ran, len(s.failed)))
+	case len(s.failed) > 0:
+		return failed(fmt.Errorf("%s of %d failed", plural(len(s.failed), "case"), s.ran))
+	}
+	return nil
+}
+
+// write prints the summary of the finished cases, then the names of the
+// failed ones.
+func (s *runSummary) write(w io.Writer, selected int, took time.Duration, cluster, enforcer string, interrupted bool) {
+	count := plural(s.ran, "case")
+	if interrupted {
+		count = fmt.Sprintf("interrupted after %d of %s", s.ran, plural(selected, "case"))
+	}
+	fmt.Fprintf(w, "%s: %d passed, %d failed, %s in %s on %s with enforcer %s\n",
+		count, s.ran-len(s.failed)-len(s.infra), len(s.failed), plural(len(s.infra), "infrastructure error"),
+		took.Round(time.Millisecond), cluster, enforcer)
+	fmt.Fprintf(w, "cell-rounds: %d leaked before convergence, %d unproven (did not connect while the path or the server was not proven up)\n",
+		s.totals.LeakRounds, s.totals.UnprovenRounds)
+	for _, name := range s.failed {
+		fmt.Fprintln(w, "  FAIL", name)
+	}
+	for _, name := range s.infra {
+		fmt.Fprintln(w, "  ERROR", name)
+	}
+}
+
+// plural is "1 case", "2 cases".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return fmt.Sprintf("%d %s", n, noun)
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
+}

@@ -1,0 +1,112 @@
+package runner
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	networkingv1 "k8s.io/api/networking/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/netpolcheck/netpolcheck/reference/model"
+	"github.com/netpolcheck/netpolcheck/suites/cases"
+)
+
+// Preflight proves, before the first case, that the cluster can judge the
+// enforcer under test, the same way on every provider:
+//
+//  1. Baseline: with no policies the whole default matrix must connect
+//     (with the liveness proof). Otherwise the network is broken, or
+//     something other than the enforcer under test filters traffic (a stray
+//     rule, a plugin's own enforcement left on), and no case could be
+//     trusted.
+//  2. Canary: unless nothing is meant to enforce (enforces false), a
+//     default-deny ingress policy in one namespace must take effect within
+//     the deadline, and the matrix must come back once it is removed. The
+//     time it took is the enforcer's readiness, reported.
+//
+// It returns an error that says which part failed and why; the result
+// carries the steps for a full description.
+func (r *Runner) Preflight(ctx context.Context, enforces bool) (PreflightResult, error) {
+	pf := PreflightResult{}
+	c := cases.Case{Name: "preflight"}
+	if enforces {
+		c.Steps = []cases.Step{
+			{Name: "canary: default-deny ingress in x", Actions: []cases.Action{{CreatePolicy: canaryPolicy()}}},
+			{Name: "canary removed", Actions: []cases.Action{{DeletePolicy: &cases.ObjectRef{Namespace: canaryNamespace, Name: canaryName}}}},
+		}
+	}
+	start := time.Now()
+	res := r.Run(ctx, c)
+	pf.Case = res
+	pf.Duration = time.Since(start)
+	if reset := len(res.Steps) > 0 && res.Steps[0].Name == resetStepName; reset || strings.HasPrefix(res.Error, "reset:") {
+		why := res.Error
+		if reset {
+			why = firstProblem(res.Steps[0], res.Error)
+		}
+		return pf, fmt.Errorf("preflight: with no policies the default matrix does not connect, so the network is broken or something other than the enforcer under test filters traffic: %s", why)
+	}
+	if len(c.Steps) == 0 {
+		return pf, nil
+	}
+	if len(res.Steps) > 0 {
+		pf.CanaryEnforcedIn = res.Steps[0].TimeToConverge
+	}
+	switch {
+	case res.Passed:
+		return pf, nil
+	case len(res.Steps) == 1:
+		return pf, fmt.Errorf("preflight: the enforcer under test did not enforce a default-deny ingress policy in %s within %s: %s",
+			canaryNamespace, res.Steps[0].Deadline, firstProblem(res.Steps[0], res.Steps[0].Error))
+	default:
+		return pf, fmt.Errorf("preflight: once the canary policy was removed the matrix did not connect again: %s",
+			firstProblem(res.Steps[len(res.Steps)-1], res.Steps[len(res.Steps)-1].Error))
+	}
+}
+
+// PreflightResult is what Preflight saw.
+type PreflightResult struct {
+	// Case is the preflight run as a case: the baseline is its reset, the
+	// canary its steps.
+	Case CaseResult
+	// CanaryEnforcedIn is the time from creating the canary policy to the
+	// first round of its stable convergence (zero without a canary).
+	CanaryEnforcedIn time.Duration
+	Duration         time.Duration
+}
+
+const (
+	canaryNamespace = "x"
+	canaryName      = "netpolcheck-canary"
+	resetStepName   = "reset (no policies)"
+)
+
+func canaryPolicy() *networkingv1.NetworkPolicy {
+	return &networkingv1.NetworkPolicy{
+		ObjectMeta: metav1.ObjectMeta{Namespace: canaryNamespace, Name: canaryName},
+		Spec: networkingv1.NetworkPolicySpec{
+			PodSelector: metav1.LabelSelector{},
+			PolicyTypes: []networkingv1.PolicyType{networkingv1.PolicyTypeIngress},
+		},
+	}
+}
+
+// firstProblem says in one line what went wrong in a step: its error, its
+// failure, or its first wrong cell.
+func firstProblem(sr StepResult, fallback string) string {
+	why := sr.Error
+	if why == "" {
+		why = sr.Failure
+	}
+	if why == "" {
+		why = fallback
+	}
+	for _, c := range sr.Cells {
+		if !c.Match && c.Expected != model.Undefined && !c.Unproven {
+			return fmt.Sprintf("%s; e.g. %s -> %s %d/%s expected %s, observed %s", why, c.From, c.To, c.Port, c.Protocol, c.Expected, c.Observed)
+		}
+	}
+	return why
+}
