@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"sync"
@@ -15,6 +16,7 @@ import (
 	"k8s.io/client-go/kubernetes/fake"
 
 	"github.com/netpolcheck/netpolcheck/clusters/netns/fabric"
+	"github.com/netpolcheck/netpolcheck/clusters/provider"
 	"github.com/netpolcheck/netpolcheck/probes/matrix"
 	"github.com/netpolcheck/netpolcheck/reference/enforcer"
 )
@@ -34,7 +36,7 @@ type Option func(*config)
 
 type config struct {
 	nodes      int
-	logf       func(format string, args ...any)
+	logger     *slog.Logger
 	denyAction string
 	resync     time.Duration
 }
@@ -53,16 +55,17 @@ func WithEnforcerResyncPeriod(d time.Duration) Option {
 	return func(c *config) { c.resync = d }
 }
 
-// WithLogf sends progress lines to logf (default: discarded).
-func WithLogf(logf func(format string, args ...any)) Option {
-	return func(c *config) { c.logf = logf }
+// WithLogger sends progress and the enforcers' logs to logger (default:
+// discarded).
+func WithLogger(logger *slog.Logger) Option {
+	return func(c *config) { c.logger = logger }
 }
 
 // Cluster is a netns cluster. It is safe for concurrent use.
 type Cluster struct {
 	prefix string
 	runDir string
-	logf   func(format string, args ...any)
+	log    *slog.Logger
 	deny   enforcer.DenyAction
 	resync time.Duration // of the reference enforcer; 0: its default
 	fabric *fabric.Fabric
@@ -86,7 +89,7 @@ type Cluster struct {
 
 // Create builds the nodes and an empty API holding them. It needs root.
 func Create(ctx context.Context, opts ...Option) (*Cluster, error) {
-	cfg := config{nodes: 2, logf: func(string, ...any) {}}
+	cfg := config{nodes: 2, logger: provider.Discard()}
 	for _, opt := range opts {
 		opt(&cfg)
 	}
@@ -108,7 +111,7 @@ func Create(ctx context.Context, opts ...Option) (*Cluster, error) {
 	c := &Cluster{
 		prefix: prefix,
 		runDir: filepath.Join(runDirRoot, prefix),
-		logf:   cfg.logf,
+		log:    cfg.logger,
 		deny:   deny,
 		resync: cfg.resync,
 		pods:   map[string]*podRuntime{},
@@ -144,7 +147,7 @@ func Create(ctx context.Context, opts ...Option) (*Cluster, error) {
 	if err := c.startNodeAgents(ctx); err != nil {
 		return nil, errors.Join(fmt.Errorf("netns cluster %s: %w", prefix, err), c.Destroy(context.WithoutCancel(ctx)))
 	}
-	c.logf("netns cluster %s: %d nodes in %s", prefix, cfg.nodes, time.Since(start).Round(time.Millisecond))
+	c.log.Info("netns cluster created", "cluster", prefix, "nodes", cfg.nodes, "took", time.Since(start).Round(time.Millisecond))
 	return c, nil
 }
 

@@ -3,6 +3,7 @@ package netns
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"os"
 	"os/exec"
 	"strings"
@@ -25,7 +26,7 @@ func newTestCluster(t *testing.T) *Cluster {
 	t.Helper()
 	requireRoot(t)
 	ctx := context.Background()
-	c, err := Create(ctx, WithLogf(t.Logf))
+	c, err := Create(ctx, WithLogger(slog.New(slog.NewTextHandler(t.Output(), nil))))
 	if err != nil {
 		t.Fatal(err)
 	}

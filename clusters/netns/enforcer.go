@@ -3,8 +3,6 @@ package netns
 import (
 	"context"
 	"fmt"
-	"log/slog"
-	"strings"
 	"time"
 
 	"github.com/netpolcheck/netpolcheck/clusters/netns/fabric"
@@ -64,7 +62,7 @@ func (n *nodeEnforcer) stop() error {
 // startEnforcers starts one reference enforcer instance per named node and
 // waits until all are ready (see waitEnforcersReady).
 func (c *Cluster) startEnforcers(ctx context.Context, nodes []string) error {
-	logger := slog.New(slog.NewTextHandler(logfWriter(c.logf), &slog.HandlerOptions{Level: slog.LevelWarn}))
+	logger := c.log.With("cluster", c.prefix)
 	watchesBefore := c.watches.Load()
 	var started []*nodeEnforcer
 	for _, node := range nodes {
@@ -133,7 +131,7 @@ func (c *Cluster) waitEnforcersReady(ctx context.Context, instances []*nodeEnfor
 		}
 		watching := c.watches.Load()-watchesBefore >= int64(enforcerInformers*len(instances))
 		if ready == len(instances) && watching {
-			c.logf("netns cluster %s: reference enforcer synced on %d nodes", c.prefix, ready)
+			c.log.Info("reference enforcer synced", "cluster", c.prefix, "nodes", ready)
 			return nil
 		}
 		if time.Now().After(deadline) {
@@ -145,12 +143,4 @@ func (c *Cluster) waitEnforcersReady(ctx context.Context, instances []*nodeEnfor
 		case <-time.After(10 * time.Millisecond):
 		}
 	}
-}
-
-// logfWriter turns log lines into logf calls.
-type logfWriter func(format string, args ...any)
-
-func (w logfWriter) Write(b []byte) (int, error) {
-	w("%s", strings.TrimRight(string(b), "\n"))
-	return len(b), nil
 }

@@ -2,6 +2,7 @@ package netns
 
 import (
 	"context"
+	"log/slog"
 	"os/exec"
 	"strings"
 	"testing"
@@ -36,7 +37,7 @@ func newFaultCluster(t *testing.T, enforcer string, opts ...Option) (*Cluster, *
 	t.Helper()
 	requireRoot(t)
 	ctx := context.Background()
-	c, err := Create(ctx, append([]Option{WithLogf(t.Logf)}, opts...)...)
+	c, err := Create(ctx, append([]Option{WithLogger(slog.New(slog.NewTextHandler(t.Output(), nil)))}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}

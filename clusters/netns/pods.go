@@ -127,7 +127,7 @@ func (c *Cluster) CreatePod(ctx context.Context, pod model.Pod) error {
 	c.mu.Unlock()
 	if parked != nil {
 		if err := c.discard(ctx, parked); err != nil {
-			c.logf("netns cluster %s: discard parked pod %s: %v", c.prefix, ref, err)
+			c.log.Warn("discard parked pod", "cluster", c.prefix, "pod", ref.String(), "err", err)
 		}
 	}
 

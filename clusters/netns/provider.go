@@ -2,7 +2,6 @@ package netns
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/netpolcheck/netpolcheck/clusters/provider"
 )
@@ -13,7 +12,7 @@ func Provider() provider.Provider {
 		Name: "netns",
 		Create: func(ctx context.Context, opts provider.Options) (provider.Cluster, error) {
 			opts = opts.Defaults()
-			nopts := []Option{WithLogf(func(format string, args ...any) { opts.Logger.Info(fmt.Sprintf(format, args...)) })}
+			nopts := []Option{WithLogger(opts.Logger)}
 			if opts.Nodes > 0 {
 				nopts = append(nopts, WithNodes(opts.Nodes))
 			}

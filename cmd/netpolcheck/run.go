@@ -199,6 +199,19 @@ func runCases(ctx context.Context, f runFlags, stdout, stderr io.Writer) (err er
 	}()
 
 	r := runner.New(cluster, runner.WithDeadline(f.deadline), runner.WithProbeTimeout(f.probeTimeout))
+	// Only the enforcer under test may filter, and it must be seen to: the
+	// same proof on every provider.
+	progress.status("preflight: the whole matrix without policies, then a canary default-deny")
+	pf, err := r.Preflight(ctx, f.enforcer != clusters.EnforcerNone)
+	if err != nil {
+		if ctx.Err() != nil {
+			return interrupted("running the preflight")
+		}
+		progress.clear()
+		fmt.Fprintln(report, runner.Describe(pf.Case))
+		return infraError(err)
+	}
+	progress.status("preflight passed in %s (canary enforced in %s)", pf.Duration.Round(time.Millisecond), pf.CanaryEnforcedIn.Round(time.Millisecond))
 	start := time.Now()
 	var (
 		sum       runSummary

@@ -2,6 +2,7 @@ package faults
 
 import (
 	"context"
+	"log/slog"
 	"os"
 	"testing"
 	"time"
@@ -69,7 +70,7 @@ func runFault(t *testing.T, f fault, r *row) {
 // runCase creates a cluster with the reference enforcer, runs the case with
 // the fault armed, and destroys the cluster.
 func runCase(ctx context.Context, t *testing.T, f fault, c cases.Case, tgt target) (res runner.CaseResult, s *strike, err error) {
-	cl, err := netns.Create(ctx, append([]netns.Option{netns.WithLogf(t.Logf)}, f.clusterOpts...)...)
+	cl, err := netns.Create(ctx, append([]netns.Option{netns.WithLogger(slog.New(slog.NewTextHandler(t.Output(), nil)))}, f.clusterOpts...)...)
 	if err != nil {
 		return res, nil, err
 	}
@@ -86,7 +87,7 @@ func runCase(ctx context.Context, t *testing.T, f fault, c cases.Case, tgt targe
 		runner.WithDeadline(caseDeadline),
 		runner.WithProbeTimeout(probeTimeout),
 		runner.WithRoundInterval(roundInterval),
-		runner.WithLogf(t.Logf),
+		runner.WithLogger(slog.New(slog.NewTextHandler(t.Output(), nil))),
 		runner.WithRoundHook(func(ri runner.RoundInfo) {
 			if ri.Case == c.Name {
 				s.hook(ri)

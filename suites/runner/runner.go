@@ -3,9 +3,11 @@ package runner
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/netpolcheck/netpolcheck/clusters"
+	"github.com/netpolcheck/netpolcheck/clusters/provider"
 	"github.com/netpolcheck/netpolcheck/suites/cases"
 )
 
@@ -25,7 +27,7 @@ type Runner struct {
 	probeTimeout  time.Duration
 	roundInterval time.Duration
 	settleRounds  int
-	logf          func(format string, args ...any)
+	log           *slog.Logger
 	roundHook     func(RoundInfo)
 	// disabled switches guards off; only this package's tests set it.
 	disabled map[guard]bool
@@ -47,9 +49,9 @@ func WithRoundInterval(d time.Duration) Option { return func(r *Runner) { r.roun
 // (two matching rounds in a row) to catch flips and late leaks.
 func WithSettleRounds(n int) Option { return func(r *Runner) { r.settleRounds = n } }
 
-// WithLogf sends one line per step to logf.
-func WithLogf(logf func(format string, args ...any)) Option {
-	return func(r *Runner) { r.logf = logf }
+// WithLogger records one line per step (default: discarded).
+func WithLogger(logger *slog.Logger) Option {
+	return func(r *Runner) { r.log = logger }
 }
 
 // RoundInfo says where a round of probes stands, for WithRoundHook.
@@ -81,7 +83,7 @@ func New(cluster clusters.Cluster, opts ...Option) *Runner {
 		probeTimeout:  DefaultProbeTimeout,
 		roundInterval: DefaultRoundInterval,
 		settleRounds:  DefaultSettleRounds,
-		logf:          func(string, ...any) {},
+		log:           provider.Discard(),
 		roundHook:     func(RoundInfo) {},
 	}
 	for _, opt := range opts {
@@ -113,7 +115,7 @@ func (r *Runner) Run(ctx context.Context, c cases.Case) CaseResult {
 		if sr.Name == "" {
 			sr.Name = fmt.Sprintf("step %d", i+1)
 		}
-		r.logf("%s / %s: passed=%v rounds=%d converged in %s", c.Name, sr.Name, sr.Passed, sr.Rounds, sr.TimeToConverge.Round(time.Millisecond))
+		r.log.Info("step", "case", c.Name, "step", sr.Name, "passed", sr.Passed, "rounds", sr.Rounds, "converged", sr.TimeToConverge.Round(time.Millisecond))
 		res.Steps = append(res.Steps, sr)
 		if !sr.Passed {
 			res.Passed = false
