@@ -2,7 +2,7 @@
 GO ?= go
 OUT ?= _output
 
-.PHONY: all setup build test vet bench fuzz images clean
+.PHONY: all setup build test vet bench fuzz images clean kind-node-image
 
 all: build
 
@@ -29,6 +29,15 @@ fuzz:
 
 images:
 	$(GO) run ./cmd/netpolcheck images -o $(OUT)/images
+
+# kind-node-image builds the offline kind node image (cached; see
+# clusters/nodeimage), starting Debian's dockerd when no Docker engine answers.
+# It installs debootstrap, and docker.io and jq when no engine answers, if missing.
+kind-node-image:
+	@command -v debootstrap >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap; }
+	@docker version >/dev/null 2>&1 || { test -x /usr/sbin/dockerd && command -v jq >/dev/null; } || \
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker.io jq; }
+	$(GO) run ./clusters/nodeimage/cmd/nodeimage build
 
 clean:
 	rm -rf $(OUT)

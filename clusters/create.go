@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/netpolcheck/netpolcheck/clusters/existing"
+	"github.com/netpolcheck/netpolcheck/clusters/kind"
 	"github.com/netpolcheck/netpolcheck/clusters/netns"
 	"github.com/netpolcheck/netpolcheck/clusters/provider"
 )
@@ -14,6 +16,8 @@ import (
 // providers lists every provider, in the order users see them.
 var providers = []provider.Provider{
 	netns.Provider(),
+	kind.Provider(),
+	existing.Provider(),
 }
 
 // Option adjusts Create.
@@ -25,6 +29,22 @@ func WithNodes(n int) Option { return func(o *provider.Options) { o.Nodes = n } 
 // WithDenyAction sets how a reference enforcer the provider installs denies:
 // "reject" (the default, probes fail fast) or "drop" (probes time out).
 func WithDenyAction(action string) Option { return func(o *provider.Options) { o.DenyAction = action } }
+
+// WithImagesDir names the directory holding probe.tar and enforcer.tar
+// (`netpolcheck images`), for providers that load images into nodes.
+func WithImagesDir(dir string) Option { return func(o *provider.Options) { o.ImagesDir = dir } }
+
+// WithNodeImage makes the kind provider use a node image instead of building
+// one.
+func WithNodeImage(image string) Option { return func(o *provider.Options) { o.NodeImage = image } }
+
+// WithKindConfig replaces the kind provider's cluster configuration.
+func WithKindConfig(path string) Option { return func(o *provider.Options) { o.KindConfig = path } }
+
+// WithKubeconfig selects the existing cluster's kubeconfig and context.
+func WithKubeconfig(path, context string) Option {
+	return func(o *provider.Options) { o.Kubeconfig, o.Context = path, context }
+}
 
 // WithLogger sends the provider's progress to logger (default: discarded).
 func WithLogger(logger *slog.Logger) Option { return func(o *provider.Options) { o.Logger = logger } }

@@ -70,6 +70,16 @@ type Options struct {
 	DenyAction string
 	// Logger receives the provider's progress; never nil once Defaults ran.
 	Logger *slog.Logger
+	// ImagesDir holds probe.tar and enforcer.tar (`netpolcheck images`),
+	// for providers that load images into their nodes.
+	ImagesDir string
+	// NodeImage is the kind node image to use instead of building one.
+	NodeImage string
+	// KindConfig is a kind cluster configuration file that replaces the
+	// default one.
+	KindConfig string
+	// Kubeconfig and Context select an existing cluster.
+	Kubeconfig, Context string
 }
 
 // Defaults fills what the caller left unset.

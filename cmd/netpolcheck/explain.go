@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/netip"
@@ -26,13 +25,14 @@ func newExplainCommand() *cobra.Command {
 		Long: `Explain one cell: the verdict of each direction and of the connection, and
 the clauses, policies, rules, peers and ports behind them. The port is given
 as in table: --port 80/TCP, or --port 80 --protocol TCP (TCP when neither
-says). -o json prints the cell with the same value types as table -o json.
+says). -o json prints the cell with the same value types as table -o json;
+-o yaml prints the same as YAML.
 Selectors that match no pod or namespace of the topology, and named ports no
 pod declares, are reported as warnings on stderr.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if output != "text" && output != "json" {
-				return badInput(fmt.Errorf("--output %q: want text or json", output))
+			if err := checkOutput(output); err != nil {
+				return badInput(err)
 			}
 			traffic, err := explainTraffic(from, to, port, protocol)
 			if err != nil {
@@ -55,10 +55,8 @@ pod declares, are reported as warnings on stderr.`,
 				return badInput(err)
 			}
 			writeWarnings(cmd.ErrOrStderr(), policyWarnings(topo, policies))
-			if output == "json" {
-				enc := json.NewEncoder(cmd.OutOrStdout())
-				enc.SetIndent("", "  ")
-				return enc.Encode(explanationJSON(traffic, v))
+			if output != outputText {
+				return writeData(cmd.OutOrStdout(), output, explanationJSON(traffic, v))
 			}
 			return writeExplanation(cmd.OutOrStdout(), traffic, v)
 		},
@@ -68,7 +66,7 @@ pod declares, are reported as warnings on stderr.`,
 	cmd.Flags().StringVar(&to, "to", "", "destination pod as namespace/name")
 	cmd.Flags().StringVar(&port, "port", "", "destination port, as 80/TCP or 80")
 	cmd.Flags().StringVar(&protocol, "protocol", "", "protocol of a --port given as a bare number: TCP (default), UDP or SCTP")
-	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text or json")
+	cmd.Flags().StringVarP(&output, "output", "o", outputText, "output format: text, json or yaml")
 	for _, name := range []string{"from", "to", "port"} {
 		_ = cmd.MarkFlagRequired(name)
 	}

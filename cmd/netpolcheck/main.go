@@ -41,7 +41,9 @@ or input, 3 infrastructure error (nothing was learned about the enforcer),
 		newExplainCommand(),
 		newClusterCommand(),
 		newImagesCommand(),
+		newDocsCommand(),
 	)
+	addVerbosityFlag(root)
 	groupCommand(root)
 	return root
 }

@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -31,6 +29,9 @@ type runFlags struct {
 	nodes        int
 	list         bool
 	output       string
+	dumpCase     string
+	dumpStep     int
+	verbosity    int
 }
 
 func newRunCommand() *cobra.Command {
@@ -50,12 +51,21 @@ passed, 1 the enforcer failed cases, 2 bad usage, 3 an infrastructure error
 interrupted (the cases that finished are summarised).
 
 The netns cluster needs root. Without --deadline, steps get 10s with an
-enforcer and 1s with --enforcer none (nothing will ever change then).`,
+enforcer and 1s with --enforcer none (nothing will ever change then).
+
+A failed case also prints the namespaces, pods and NetworkPolicies in force
+at its failing step as YAML (and --results carries them): kubectl apply -f
+rebuilds the step on any cluster. --dump-case NAME prints a case's manifests
+at each step without building anything.
+
+-o json or -o yaml prints the run's summary as an object on stdout (the
+failed cases' reports then go to stderr); with --list, the list.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if !cmd.Flags().Changed("deadline") && f.enforcer == clusters.EnforcerNone {
 				f.deadline = time.Second
 			}
+			f.verbosity = verbosity(cmd)
 			return runCases(cmd.Context(), f, cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
 	}
@@ -70,7 +80,9 @@ enforcer and 1s with --enforcer none (nothing will ever change then).`,
 	fl.IntVar(&f.nodes, "nodes", 2, "nodes of a cluster the provider builds (at least what the selected cases use)")
 	fl.StringVar(&f.denyAction, "deny-action", "reject", "how the reference enforcer denies: "+strings.Join(denyActions, " (probes fail fast) or ")+" (probes time out)")
 	fl.BoolVar(&f.list, "list", false, "list the selected cases and their labels, run nothing")
-	fl.StringVarP(&f.output, "output", "o", "text", "format of --list: text or json")
+	fl.StringVarP(&f.output, "output", "o", outputText, "format of the summary (or of --list): text, json or yaml")
+	fl.StringVar(&f.dumpCase, "dump-case", "", "print the manifests (namespaces, pods, policies) of this case at each step as YAML, run nothing")
+	fl.IntVar(&f.dumpStep, "dump-step", 0, "with --dump-case, only the state after this step (from 1)")
 	return cmd
 }
 
@@ -83,11 +95,14 @@ var (
 // selected cases. Each problem is one line naming the flag and what it
 // accepts.
 func (f runFlags) validate() ([]cases.Case, error) {
-	if f.output != "text" && f.output != "json" {
-		return nil, fmt.Errorf("--output %q: want text or json", f.output)
+	if err := checkOutput(f.output); err != nil {
+		return nil, err
 	}
-	if f.output == "json" && !f.list {
-		return nil, errors.New("--output json goes with --list; for results as JSON use --results FILE (or - for stdout)")
+	if f.dumpCase != "" || f.dumpStep != 0 {
+		return f.validateDump()
+	}
+	if f.output != outputText && f.results == "-" && !f.list {
+		return nil, fmt.Errorf("--output %s and --results - both want stdout: give --results a file, or drop -o", f.output)
 	}
 	if !slices.Contains(clusters.Providers(), f.cluster) {
 		return nil, fmt.Errorf("--cluster %q: want one of %s", f.cluster, strings.Join(clusters.Providers(), ", "))
@@ -147,16 +162,21 @@ func runCases(ctx context.Context, f runFlags, stdout, stderr io.Writer) (err er
 	if f.list {
 		return listCases(stdout, selected, f.output)
 	}
-	// With --results -, stdout carries the JSON results and nothing else.
+	if f.dumpCase != "" {
+		return dumpCase(stdout, selected[0], f.dumpStep)
+	}
+	// With --results - stdout carries the JSON results and nothing else;
+	// with -o json or yaml, the summary object and nothing else.
 	report := stdout
-	if f.results == "-" {
+	if f.results == "-" || f.output != outputText {
 		report = stderr
 	}
 
 	progress := newProgress(stderr, len(selected))
 	defer progress.clear()
+	logger := newLogger(progress.logWriter(), f.verbosity)
 	progress.status("creating %s cluster", f.cluster)
-	cluster, err := clusters.Create(ctx, f.cluster, clusters.WithNodes(f.nodes), clusters.WithDenyAction(f.denyAction))
+	cluster, err := clusters.Create(ctx, f.cluster, clusters.WithNodes(f.nodes), clusters.WithDenyAction(f.denyAction), clusters.WithLogger(logger))
 	if err != nil {
 		if ctx.Err() != nil {
 			return interrupted(fmt.Sprintf("creating the %s cluster", f.cluster))
@@ -164,17 +184,17 @@ func runCases(ctx context.Context, f runFlags, stdout, stderr io.Writer) (err er
 		return infraError(fmt.Errorf("create %s cluster: %w", f.cluster, err))
 	}
 	defer func() {
-		progress.status("destroying cluster %s", cluster.Name())
+		progress.status("destroying cluster %s", displayName(cluster))
 		derr := cluster.Destroy(context.WithoutCancel(ctx))
 		progress.clear()
 		if derr == nil {
 			return
 		}
 		if err == nil {
-			err = infraError(fmt.Errorf("destroy cluster %s: %w", cluster.Name(), derr))
+			err = infraError(fmt.Errorf("destroy cluster %s: %w", displayName(cluster), derr))
 			return
 		}
-		printError(stderr, fmt.Errorf("destroy cluster %s: %w", cluster.Name(), derr))
+		printError(stderr, fmt.Errorf("destroy cluster %s: %w", displayName(cluster), derr))
 	}()
 	if f.enforcer == clusters.EnforcerNone {
 		progress.status("starting without an enforcer (--enforcer none)")
@@ -198,7 +218,7 @@ func runCases(ctx context.Context, f runFlags, stdout, stderr io.Writer) (err er
 		}
 	}()
 
-	r := runner.New(cluster, runner.WithDeadline(f.deadline), runner.WithProbeTimeout(f.probeTimeout))
+	r := runner.New(cluster, runner.WithDeadline(f.deadline), runner.WithProbeTimeout(f.probeTimeout), runner.WithLogger(logger))
 	// Only the enforcer under test may filter, and it must be seen to: the
 	// same proof on every provider.
 	progress.status("preflight: the whole matrix without policies, then a canary default-deny")
@@ -229,8 +249,15 @@ func runCases(ctx context.Context, f runFlags, stdout, stderr io.Writer) (err er
 			interrupt = fmt.Sprintf("running case %q", c.Name)
 			break
 		}
+		var (
+			repro    *reproduction
+			reproErr error
+		)
+		if !res.Passed {
+			repro, reproErr = reproduce(ctx, cluster, c, res)
+		}
 		if results != nil {
-			line, err := json.Marshal(res)
+			line, err := resultLine(res, repro)
 			if err == nil {
 				_, err = fmt.Fprintf(results, "%s\n", line)
 			}
@@ -242,10 +269,23 @@ func runCases(ctx context.Context, f runFlags, stdout, stderr io.Writer) (err er
 		if !res.Passed {
 			progress.clear()
 			fmt.Fprintln(report, runner.Describe(res))
+			if reproErr != nil {
+				printError(report, reproErr)
+			} else {
+				fmt.Fprintln(report, repro.Manifests)
+			}
 		}
 	}
 	progress.clear()
-	sum.write(report, len(selected), time.Since(start), cluster.Name(), f.enforcer, interrupt != "")
+	info := runInfo{
+		selected: len(selected), took: time.Since(start), provider: f.cluster, cluster: displayName(cluster),
+		enforcer: f.enforcer, interrupted: interrupt != "",
+	}
+	if f.output == outputText {
+		sum.write(report, info)
+	} else if err := writeData(stdout, f.output, sum.object(info)); err != nil {
+		return infraError(fmt.Errorf("write the summary: %w", err))
+	}
 	return sum.outcome(interrupt)
 }
 
@@ -267,7 +307,7 @@ func openResults(path string, stdout io.Writer) (io.Writer, func() error, error)
 
 // listCases prints the selected cases with their labels.
 func listCases(w io.Writer, selected []cases.Case, output string) error {
-	if output == "json" {
+	if output != outputText {
 		type listed struct {
 			Name   string   `json:"name"`
 			Labels []string `json:"labels"`
@@ -278,12 +318,14 @@ func listCases(w io.Writer, selected []cases.Case, output string) error {
 		for _, c := range selected {
 			out.Cases = append(out.Cases, listed{Name: c.Name, Labels: runner.Labels(c)})
 		}
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		return enc.Encode(out)
+		return writeData(w, output, out)
 	}
 	for _, c := range selected {
 		fmt.Fprintf(w, "%s  [%s]\n", c.Name, strings.Join(runner.Labels(c), ", "))
 	}
 	return nil
 }
+
+// displayName is the cluster's name as messages show it: its run prefix
+// without the trailing separator.
+func displayName(c clusters.Cluster) string { return strings.TrimSuffix(c.Name(), "-") }

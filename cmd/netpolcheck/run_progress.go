@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sync"
 	"time"
 
 	"golang.org/x/term"
@@ -13,8 +14,9 @@ import (
 // case i/n, failures so far, elapsed time and an ETA, cut to the terminal's
 // width and redrawn in place. When stderr is not a terminal (a CI log) each
 // status becomes a plain line of its own, so a long run still shows where it
-// is.
+// is. Log lines (-v) go through logWriter, which clears the live line first.
 type progress struct {
+	mu    sync.Mutex
 	w     io.Writer
 	fd    int
 	tty   bool
@@ -45,6 +47,8 @@ func (p *progress) caseStarts(done, failures int, name string) {
 }
 
 func (p *progress) line(s string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	if !p.tty {
 		fmt.Fprintln(p.w, s)
 		return
@@ -69,8 +73,28 @@ func fitWidth(s string, width int) string {
 
 // clear removes the live line so normal output can follow.
 func (p *progress) clear() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.clearLocked()
+}
+
+func (p *progress) clearLocked() {
 	if p.tty && p.shown {
 		fmt.Fprint(p.w, "\r\033[K")
 		p.shown = false
 	}
+}
+
+// logWriter writes log lines to the progress line's stream, removing the
+// live line first so the two never share a line; the next status redraws
+// it.
+func (p *progress) logWriter() io.Writer { return progressLog{p} }
+
+type progressLog struct{ p *progress }
+
+func (l progressLog) Write(b []byte) (int, error) {
+	l.p.mu.Lock()
+	defer l.p.mu.Unlock()
+	l.p.clearLocked()
+	return l.p.w.Write(b)
 }

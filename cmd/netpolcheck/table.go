@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -70,13 +71,14 @@ func newTableCommand() *cobra.Command {
 		Short: "Print the truth table the spec model derives from policies, offline",
 		Long: `Print, for every ordered pair of pods and every port and protocol of the
 topology, whether the policies allow the connection: "." allowed, "X" denied,
-"?" implementation-defined. -o json prints the machine-readable form.
+"?" implementation-defined. -o json prints the machine-readable form, -o yaml
+the same as YAML.
 Selectors that match no pod or namespace of the topology, and named ports no
 pod declares, are reported as warnings on stderr.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if output != "text" && output != "json" {
-				return badInput(fmt.Errorf("--output %q: want text or json", output))
+			if err := checkOutput(output); err != nil {
+				return badInput(err)
 			}
 			proto, err := parseProtocolFlag(protocol)
 			if err != nil {
@@ -109,14 +111,21 @@ pod declares, are reported as warnings on stderr.`,
 			if err != nil {
 				return badInput(err)
 			}
-			if output == "json" {
+			switch output {
+			case outputJSON:
 				return table.WriteJSON(cmd.OutOrStdout())
+			case outputYAML:
+				var b bytes.Buffer
+				if err := table.WriteJSON(&b); err != nil {
+					return err
+				}
+				return writeJSONAs(cmd.OutOrStdout(), output, b.Bytes())
 			}
 			return table.WriteText(cmd.OutOrStdout())
 		},
 	}
 	in.addFlags(cmd.Flags())
-	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text or json")
+	cmd.Flags().StringVarP(&output, "output", "o", outputText, "output format: text, json or yaml")
 	cmd.Flags().StringArrayVar(&ports, "port", nil, "only this port, as 80/TCP or 80 (repeatable; default: every port of the topology)")
 	cmd.Flags().StringVar(&protocol, "protocol", "", "protocol of the ports given as bare numbers (default TCP); without --port, only the topology's ports of this protocol")
 	return cmd

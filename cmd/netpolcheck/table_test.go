@@ -307,7 +307,7 @@ func TestBadInputIsOneLineExit2(t *testing.T) {
 		{"malformed --from", append(explain, "--from", "xa", "--to", "y/b"), []string{"--from", "namespace/name"}},
 		{"bad --protocol", append(explain, "--from", "x/a", "--to", "y/b", "--protocol", "ICMP"), []string{"--protocol", "ICMP"}},
 		{"bad --port on table", []string{"table", "--port", "80/XTP"}, []string{"--port", "XTP"}},
-		{"bad -o", []string{"table", "-o", "yaml"}, []string{"--output"}},
+		{"bad -o", []string{"table", "-o", "xml"}, []string{"--output", "want text, json, yaml"}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			stdin := ""

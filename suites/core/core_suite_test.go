@@ -1,10 +1,12 @@
 package core
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -24,6 +26,18 @@ const (
 	// resultsEnv, when set, names a file that receives one JSON CaseResult
 	// per line.
 	resultsEnv = "NETPOLCHECK_RESULTS"
+	// imagesEnv is the directory of probe.tar and enforcer.tar (kind loads
+	// them); default _output/images.
+	imagesEnv = "NETPOLCHECK_IMAGES"
+	// nodeImageEnv names a kind node image to use instead of building one.
+	nodeImageEnv = "NETPOLCHECK_NODE_IMAGE"
+	// kindConfigEnv replaces the kind cluster configuration.
+	kindConfigEnv = "NETPOLCHECK_KIND_CONFIG"
+	// keepEnv=1 keeps a kind cluster after the suite (its kubeconfig is
+	// printed), for `netpolcheck run --cluster existing` against it.
+	keepEnv = "NETPOLCHECK_KEEP"
+	// deadlineEnv overrides the convergence deadline (a Go duration).
+	deadlineEnv = "NETPOLCHECK_DEADLINE"
 )
 
 // The one cluster and runner of the suite, set up in BeforeSuite.
@@ -47,30 +61,70 @@ var _ = BeforeSuite(func(ctx SpecContext) {
 			"e.g. sudo -E env PATH=$PATH go test ./suites/...")
 	}
 	start := time.Now()
-	cluster, err := clusters.Create(ctx, provider, clusters.WithLogger(slog.New(slog.NewTextHandler(GinkgoWriter, nil))))
+	cluster, err := clusters.Create(ctx, provider,
+		clusters.WithLogger(slog.New(slog.NewTextHandler(GinkgoWriter, nil))),
+		clusters.WithImagesDir(envOr(imagesEnv, filepath.Join(moduleRoot(), "_output", "images"))),
+		clusters.WithNodeImage(os.Getenv(nodeImageEnv)),
+		clusters.WithKindConfig(os.Getenv(kindConfigEnv)),
+		clusters.WithKubeconfig(os.Getenv("KUBECONFIG"), ""))
 	Expect(err).NotTo(HaveOccurred(), "create the %s cluster (%s=%s)", provider, clusterEnv, provider)
 	DeferCleanup(func(ctx SpecContext) {
+		if os.Getenv(keepEnv) == "1" {
+			if k, ok := cluster.(interface {
+				Kubeconfig() string
+				Release(context.Context) error
+			}); ok {
+				Expect(k.Release(ctx)).To(Succeed())
+				fmt.Printf("netpolcheck: kept cluster %s; KUBECONFIG=%s\n", cluster.Name(), k.Kubeconfig())
+				return
+			}
+		}
 		Expect(cluster.Destroy(ctx)).To(Succeed())
-	}, NodeTimeout(time.Minute))
+	}, NodeTimeout(5*time.Minute))
+	phase("cluster %s (%s) created", start, cluster.Name(), provider)
+	start = time.Now()
 	Expect(cluster.InstallEnforcer(ctx, enforcer)).To(Succeed(), "install the %s enforcer (%s)", enforcer, enforcerEnv)
-	suiteRunner = runner.New(cluster, runner.WithProbeTimeout(time.Second), runner.WithDeadline(10*time.Second))
+	phase("enforcer %s installed", start, enforcer)
+	deadline := 10 * time.Second
+	if d := os.Getenv(deadlineEnv); d != "" {
+		deadline, err = time.ParseDuration(d)
+		Expect(err).NotTo(HaveOccurred(), "%s=%s", deadlineEnv, d)
+	}
+	suiteRunner = runner.New(cluster, runner.WithProbeTimeout(time.Second), runner.WithDeadline(deadline))
 	// Only the enforcer under test may filter, and it must be seen to.
+	start = time.Now()
 	pf, err := suiteRunner.Preflight(ctx, enforcer != clusters.EnforcerNone)
 	Expect(err).NotTo(HaveOccurred(), "preflight\n%s", runner.Describe(pf.Case))
-	GinkgoWriter.Printf("preflight passed in %s; canary policy enforced in %s\n", pf.Duration.Round(time.Millisecond), pf.CanaryEnforcedIn.Round(time.Millisecond))
+	phase("preflight passed (canary policy enforced in %s)", start, pf.CanaryEnforcedIn.Round(time.Millisecond))
 	if path := os.Getenv(resultsEnv); path != "" {
 		f, err := os.Create(path)
 		Expect(err).NotTo(HaveOccurred(), "%s=%s", resultsEnv, path)
 		resultsFile = f
 		DeferCleanup(f.Close)
 	}
-	GinkgoWriter.Printf("cluster %s (%s) with enforcer %s ready in %s\n", cluster.Name(), provider, enforcer, time.Since(start).Round(time.Millisecond))
-}, NodeTimeout(2*time.Minute))
+}, NodeTimeout(60*time.Minute))
 
 var _ = AfterSuite(func() {
 	fmt.Fprintf(GinkgoWriter, "cell-rounds: %d leaked before convergence, %d unproven (did not connect while the path or the server was not proven up)\n",
 		totals.LeakRounds, totals.UnprovenRounds)
 })
+
+// phase prints one line per phase of the set-up with its duration (shown
+// by go test -v, as make conformance runs it).
+func phase(format string, start time.Time, args ...any) {
+	line := fmt.Sprintf(format, args...)
+	fmt.Printf("netpolcheck: %s in %s\n", line, time.Since(start).Round(time.Millisecond))
+	GinkgoWriter.Println(line)
+}
+
+// moduleRoot is the repository root: two levels above this package.
+func moduleRoot() string {
+	wd, err := os.Getwd()
+	if err != nil {
+		return "."
+	}
+	return filepath.Join(wd, "..", "..")
+}
 
 func envOr(key, fallback string) string {
 	if v := os.Getenv(key); v != "" {

@@ -1,0 +1,74 @@
+// Package existing is the provider for a cluster someone else runs: any
+// kubeconfig and context. It creates only namespaced objects of its run
+// (labelled with kube.RunLabel) plus the node agents and, when asked, the
+// reference enforcer, and Destroy deletes them, also after Ctrl-C. The
+// probe image must be on the nodes or pullable (NETPOLCHECK_PROBE_IMAGE
+// names another reference).
+package existing
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"os"
+
+	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/netpolcheck/netpolcheck/clusters/images"
+	"github.com/netpolcheck/netpolcheck/clusters/kube"
+	"github.com/netpolcheck/netpolcheck/clusters/provider"
+)
+
+// Provider describes the existing provider to package clusters.
+func Provider() provider.Provider {
+	return provider.Provider{
+		Name: "existing",
+		Create: func(ctx context.Context, opts provider.Options) (provider.Cluster, error) {
+			c, err := Attach(ctx, opts)
+			if err != nil {
+				return nil, err
+			}
+			return c, nil
+		},
+		Cleanup: func(context.Context, bool) ([]string, error) { return nil, nil },
+	}
+}
+
+// Attach connects to the cluster opts.Kubeconfig (or $KUBECONFIG, or
+// ~/.kube/config) and opts.Context name.
+func Attach(ctx context.Context, opts provider.Options) (*kube.Cluster, error) {
+	opts = opts.Defaults()
+	rules := clientcmd.NewDefaultClientConfigLoadingRules()
+	if opts.Kubeconfig != "" {
+		rules.ExplicitPath = opts.Kubeconfig
+	}
+	cfg := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{CurrentContext: opts.Context})
+	rest, err := cfg.ClientConfig()
+	if err != nil {
+		return nil, fmt.Errorf("existing cluster: %w", err)
+	}
+	probe := images.ProbeImageName
+	if ref := os.Getenv("NETPOLCHECK_PROBE_IMAGE"); ref != "" {
+		probe = ref
+	}
+	name, err := runName()
+	if err != nil {
+		return nil, err
+	}
+	return kube.New(ctx, kube.Config{
+		Name: name, REST: rest, ProbeImage: probe, EnforcerImage: images.EnforcerImageName,
+		DenyAction: opts.DenyAction, RawSCTP: true, Logger: opts.Logger,
+	})
+}
+
+func runName() (string, error) {
+	const alphabet = "abcdefghijklmnopqrstuvwxyz0123456789"
+	b := make([]byte, 4)
+	if _, err := rand.Read(b); err != nil {
+		return "", err
+	}
+	for i := range b {
+		b[i] = alphabet[int(b[i])%len(alphabet)]
+	}
+	return "npc-" + string(b), nil
+}

@@ -1,0 +1,411 @@
+package kind
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/clientcmd"
+	"sigs.k8s.io/kind/pkg/apis/config/v1alpha4"
+	kindcluster "sigs.k8s.io/kind/pkg/cluster"
+	"sigs.k8s.io/kind/pkg/cluster/nodes"
+	"sigs.k8s.io/kind/pkg/cluster/nodeutils"
+
+	"github.com/netpolcheck/netpolcheck/clusters/docker"
+	"github.com/netpolcheck/netpolcheck/clusters/images"
+	"github.com/netpolcheck/netpolcheck/clusters/kube"
+	"github.com/netpolcheck/netpolcheck/clusters/nodeimage"
+	"github.com/netpolcheck/netpolcheck/clusters/provider"
+)
+
+// NamePrefix starts the name of every kind cluster a run creates; cleanup
+// matches on it.
+const NamePrefix = "npc-"
+
+// network is the docker network kind puts its nodes on.
+const network = "kind"
+
+// runDirRoot holds, per cluster, its kubeconfig and the owner's PID.
+const runDirRoot = "/run/netpolcheck/kind"
+
+// Provider describes the kind provider to package clusters.
+func Provider() provider.Provider {
+	return provider.Provider{
+		Name: "kind",
+		Create: func(ctx context.Context, opts provider.Options) (provider.Cluster, error) {
+			c, err := Create(ctx, opts)
+			if err != nil {
+				return nil, err
+			}
+			return c, nil
+		},
+		Cleanup: Cleanup,
+	}
+}
+
+// Cluster is a kind cluster of this run.
+type Cluster struct {
+	*kube.Cluster
+	name        string
+	kind        *kindcluster.Provider
+	kubeconfig  string
+	removeGuard func() error
+	log         *slog.Logger
+}
+
+// Create builds a kind cluster with opts.Nodes workers (default 2) and
+// attaches to it. On failure everything made so far is removed.
+func Create(ctx context.Context, opts provider.Options) (c *Cluster, err error) {
+	opts = opts.Defaults()
+	log := opts.Logger
+	workers := opts.Nodes
+	if workers <= 0 {
+		workers = 2
+	}
+	name, err := newName()
+	if err != nil {
+		return nil, err
+	}
+	c = &Cluster{name: name, log: log, removeGuard: func() error { return nil }}
+	defer func() {
+		if err != nil {
+			err = errors.Join(err, c.Destroy(context.WithoutCancel(ctx)))
+			c = nil
+		}
+	}()
+	phase := func(what string, start time.Time) { log.Info(what, "cluster", name, "took", time.Since(start).Round(time.Millisecond)) }
+
+	start := time.Now()
+	if _, err := docker.Ensure(ctx, docker.WithLogger(log)); err != nil {
+		return c, err
+	}
+	phase("docker engine answers", start)
+
+	image := opts.NodeImage
+	if image == "" {
+		start = time.Now()
+		res, err := nodeimage.Build(ctx, nodeimage.WithLogger(log))
+		if err != nil {
+			return c, fmt.Errorf("node image: %w", err)
+		}
+		image = res.Image
+		phase("node image "+image, start)
+	}
+
+	// The guard goes in before any node exists: a node hands what it
+	// cannot route to docker, which would masquerade it off the machine.
+	if err := docker.EnsureNetwork(ctx, network); err != nil {
+		return c, err
+	}
+	if c.removeGuard, err = docker.Guard(ctx, network); err != nil {
+		return c, err
+	}
+
+	runDir := filepath.Join(runDirRoot, name)
+	if err := os.MkdirAll(runDir, 0o700); err != nil {
+		return c, err
+	}
+	if err := os.WriteFile(filepath.Join(runDir, "owner"), []byte(fmt.Sprint(os.Getpid())), 0o600); err != nil {
+		return c, err
+	}
+	c.kubeconfig = filepath.Join(runDir, "kubeconfig")
+	c.kind = kindcluster.NewProvider(kindcluster.ProviderWithDocker())
+	createOpts := []kindcluster.CreateOption{
+		kindcluster.CreateWithNodeImage(image),
+		kindcluster.CreateWithKubeconfigPath(c.kubeconfig),
+		kindcluster.CreateWithDisplayUsage(false),
+		kindcluster.CreateWithDisplaySalutation(false),
+	}
+	if opts.KindConfig != "" {
+		createOpts = append(createOpts, kindcluster.CreateWithConfigFile(opts.KindConfig))
+	} else {
+		createOpts = append(createOpts, kindcluster.CreateWithV1Alpha4Config(defaultConfig(workers)))
+	}
+	start = time.Now()
+	if err := c.kind.Create(name, createOpts...); err != nil {
+		return c, fmt.Errorf("kind create cluster %s: %w", name, err)
+	}
+	phase("kind cluster created", start)
+
+	rest, err := clientcmd.BuildConfigFromFlags("", c.kubeconfig)
+	if err != nil {
+		return c, err
+	}
+	rest.QPS, rest.Burst = 50, 100
+	client, err := kubernetes.NewForConfig(rest)
+	if err != nil {
+		return c, err
+	}
+	all, err := c.kind.ListNodes(name)
+	if err != nil {
+		return c, err
+	}
+	start = time.Now()
+	if err := configureCNI(ctx, client, all); err != nil {
+		return c, err
+	}
+	if err := waitNodesReady(ctx, client); err != nil {
+		return c, err
+	}
+	phase("CNI configured, nodes ready", start)
+
+	start = time.Now()
+	for _, tar := range []string{"probe.tar", "enforcer.tar"} {
+		if err := loadArchive(all, filepath.Join(opts.ImagesDir, tar)); err != nil {
+			return c, err
+		}
+	}
+	phase("images loaded", start)
+
+	apiServer, err := apiServerEndpoint(all)
+	if err != nil {
+		return c, err
+	}
+	c.Cluster, err = kube.New(ctx, kube.Config{
+		Name: name, REST: rest,
+		ProbeImage: images.ProbeImageName, EnforcerImage: images.EnforcerImageName,
+		APIServer: apiServer, DenyAction: opts.DenyAction,
+		RawSCTP: !kernelHasSCTP(), Logger: log,
+	})
+	return c, err
+}
+
+// defaultConfig is one control-plane node and the workers, kindnet off,
+// and the kubelet allowed to run on cgroup v1 hosts.
+func defaultConfig(workers int) *v1alpha4.Cluster {
+	cfg := &v1alpha4.Cluster{
+		TypeMeta:   v1alpha4.TypeMeta{Kind: "Cluster", APIVersion: "kind.x-k8s.io/v1alpha4"},
+		Nodes:      []v1alpha4.Node{{Role: v1alpha4.ControlPlaneRole}},
+		Networking: v1alpha4.Networking{DisableDefaultCNI: true},
+		KubeadmConfigPatches: []string{
+			"kind: KubeletConfiguration\napiVersion: kubelet.config.k8s.io/v1beta1\nfailCgroupV1: false\n",
+		},
+	}
+	for range workers {
+		cfg.Nodes = append(cfg.Nodes, v1alpha4.Node{Role: v1alpha4.WorkerRole})
+	}
+	v1alpha4.SetDefaultsCluster(cfg)
+	return cfg
+}
+
+// configureCNI writes a ptp + host-local configuration on every node for
+// its own pod CIDR, and routes each node's CIDR via that node: a plain
+// routed network that enforces nothing, so only the enforcer under test
+// filters.
+func configureCNI(ctx context.Context, client kubernetes.Interface, all []nodes.Node) error {
+	var list *corev1.NodeList
+	err := wait.PollUntilContextTimeout(ctx, time.Second, 2*time.Minute, true, func(ctx context.Context) (bool, error) {
+		l, err := client.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
+		if err != nil || len(l.Items) < len(all) {
+			return false, nil
+		}
+		for _, n := range l.Items {
+			if n.Spec.PodCIDR == "" {
+				return false, nil
+			}
+		}
+		list = l
+		return true, nil
+	})
+	if err != nil {
+		return fmt.Errorf("nodes without pod CIDRs: %w", err)
+	}
+	type route struct{ cidr, via string }
+	var routes []route
+	cidrOf := map[string]string{}
+	for _, n := range list.Items {
+		cidrOf[n.Name] = n.Spec.PodCIDR
+		for _, a := range n.Status.Addresses {
+			if a.Type == corev1.NodeInternalIP && !strings.Contains(a.Address, ":") {
+				routes = append(routes, route{n.Spec.PodCIDR, a.Address})
+			}
+		}
+	}
+	for _, node := range all {
+		cidr, ok := cidrOf[node.String()]
+		if !ok {
+			return fmt.Errorf("node %s is not registered", node)
+		}
+		if err := nodeutils.WriteFile(node, "/etc/cni/net.d/10-netpolcheck.conflist", ptpConfig(cidr)); err != nil {
+			return fmt.Errorf("CNI config on %s: %w", node, err)
+		}
+		for _, r := range routes {
+			if r.cidr == cidr {
+				continue
+			}
+			if err := node.CommandContext(ctx, "ip", "route", "replace", r.cidr, "via", r.via).Run(); err != nil {
+				return fmt.Errorf("route %s via %s on %s: %w", r.cidr, r.via, node, err)
+			}
+		}
+	}
+	return nil
+}
+
+func ptpConfig(cidr string) string {
+	return fmt.Sprintf(`{
+  "cniVersion": "0.3.1",
+  "name": "netpolcheck",
+  "plugins": [
+    {
+      "type": "ptp",
+      "ipMasq": false,
+      "ipam": {"type": "host-local", "dataDir": "/run/cni-ipam-state", "ranges": [[{"subnet": %q}]], "routes": [{"dst": "0.0.0.0/0"}]},
+      "mtu": 1500
+    },
+    {"type": "portmap", "capabilities": {"portMappings": true}}
+  ]
+}
+`, cidr)
+}
+
+func waitNodesReady(ctx context.Context, client kubernetes.Interface) error {
+	var notReady []string
+	err := wait.PollUntilContextTimeout(ctx, time.Second, 3*time.Minute, true, func(ctx context.Context) (bool, error) {
+		l, err := client.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
+		if err != nil {
+			return false, nil
+		}
+		notReady = nil
+		for _, n := range l.Items {
+			ready := false
+			for _, c := range n.Status.Conditions {
+				ready = ready || (c.Type == corev1.NodeReady && c.Status == corev1.ConditionTrue)
+			}
+			if !ready {
+				notReady = append(notReady, n.Name)
+			}
+		}
+		return len(notReady) == 0, nil
+	})
+	if err != nil {
+		return fmt.Errorf("nodes not ready: %v: %w", notReady, err)
+	}
+	return nil
+}
+
+func loadArchive(all []nodes.Node, path string) error {
+	for _, node := range all {
+		f, err := os.Open(path)
+		if err != nil {
+			return fmt.Errorf("image archive: %w (run `make images` first)", err)
+		}
+		err = nodeutils.LoadImageArchive(node, f)
+		f.Close()
+		if err != nil {
+			return fmt.Errorf("load %s into %s: %w", path, node, err)
+		}
+	}
+	return nil
+}
+
+// apiServerEndpoint is the control-plane node's address on the kind
+// network, port 6443: reachable from every node without kube-proxy.
+func apiServerEndpoint(all []nodes.Node) (string, error) {
+	cp, err := nodeutils.BootstrapControlPlaneNode(all)
+	if err != nil {
+		return "", err
+	}
+	v4, _, err := cp.IP()
+	if err != nil {
+		return "", fmt.Errorf("control-plane address: %w", err)
+	}
+	return v4 + ":6443", nil
+}
+
+// kernelHasSCTP says whether this machine's kernel (which kind's nodes
+// share) has SCTP sockets; without them probes speak SCTP over raw sockets.
+func kernelHasSCTP() bool {
+	_, err := os.Stat("/proc/sys/net/sctp")
+	return err == nil
+}
+
+// Name is the kind cluster's name.
+func (c *Cluster) Name() string { return c.name }
+
+// Kubeconfig is the path of the cluster's kubeconfig.
+func (c *Cluster) Kubeconfig() string { return c.kubeconfig }
+
+// Release deletes the run's namespaces and keeps the cluster, its enforcer
+// and its guard, for later runs against it (`--cluster existing` with
+// Kubeconfig); `netpolcheck cluster cleanup --all` deletes it.
+func (c *Cluster) Release(ctx context.Context) error {
+	if c.Cluster == nil {
+		return nil
+	}
+	return c.Cluster.Destroy(ctx)
+}
+
+// Destroy deletes the kind cluster and the guard. It is safe to call more
+// than once.
+func (c *Cluster) Destroy(ctx context.Context) error {
+	var errs []error
+	if c.kind != nil {
+		if err := c.kind.Delete(c.name, c.kubeconfig); err != nil {
+			errs = append(errs, fmt.Errorf("kind delete cluster %s: %w", c.name, err))
+		}
+	}
+	errs = append(errs, c.removeGuard())
+	if err := os.RemoveAll(filepath.Join(runDirRoot, c.name)); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+// Cleanup deletes kind clusters that runs left behind: those whose owner
+// process is gone, or all of netpolcheck's with all.
+func Cleanup(ctx context.Context, all bool) ([]string, error) {
+	if !docker.Answers(ctx) {
+		return nil, nil
+	}
+	p := kindcluster.NewProvider(kindcluster.ProviderWithDocker())
+	names, err := p.List()
+	if err != nil {
+		return nil, err
+	}
+	var removed []string
+	var errs []error
+	for _, name := range names {
+		if !strings.HasPrefix(name, NamePrefix) || (!all && ownerAlive(name)) {
+			continue
+		}
+		kubeconfig := filepath.Join(runDirRoot, name, "kubeconfig")
+		if err := p.Delete(name, kubeconfig); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		os.RemoveAll(filepath.Join(runDirRoot, name))
+		removed = append(removed, "kind cluster "+name)
+	}
+	return removed, errors.Join(errs...)
+}
+
+func ownerAlive(name string) bool {
+	b, err := os.ReadFile(filepath.Join(runDirRoot, name, "owner"))
+	if err != nil {
+		return false
+	}
+	_, err = os.Stat("/proc/" + strings.TrimSpace(string(b)))
+	return err == nil
+}
+
+func newName() (string, error) {
+	const alphabet = "abcdefghijklmnopqrstuvwxyz0123456789"
+	b := make([]byte, 4)
+	if _, err := rand.Read(b); err != nil {
+		return "", err
+	}
+	for i := range b {
+		b[i] = alphabet[int(b[i])%len(alphabet)]
+	}
+	return NamePrefix + string(b), nil
+}

@@ -1,0 +1,284 @@
+package kube
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+
+	"github.com/netpolcheck/netpolcheck/clusters/provider"
+	"github.com/netpolcheck/netpolcheck/probes/matrix"
+	"github.com/netpolcheck/netpolcheck/reference/model"
+)
+
+// RunLabel marks every namespace a run creates, with the run's name as its
+// value: Topology reads only these, cleanup finds them.
+const RunLabel = "netpolcheck.io/run"
+
+// SystemNamespace holds the run's node agents.
+const SystemNamespace = "netpolcheck-system"
+
+// Config is what New needs.
+type Config struct {
+	// Name is the run's name; it labels everything the run creates.
+	Name string
+	// REST reaches the API server from this machine.
+	REST *rest.Config
+	// ProbeImage and EnforcerImage are the images the nodes already hold
+	// (kind loads them) or can pull.
+	ProbeImage    string
+	EnforcerImage string
+	// APIServer, when set, is the host:port the enforcer's pods use to reach
+	// the API server directly (kind: the control-plane node), instead of the
+	// kubernetes Service, which depends on kube-proxy having synced.
+	APIServer string
+	// DenyAction is the reference enforcer's: reject (default) or drop.
+	DenyAction string
+	// RawSCTP: the nodes' kernels lack SCTP, so probes speak it over raw
+	// sockets and need NET_RAW.
+	RawSCTP bool
+	Logger  *slog.Logger
+}
+
+// Cluster is a run on a Kubernetes API server.
+type Cluster struct {
+	cfg    Config
+	client kubernetes.Interface
+	log    *slog.Logger
+	// nodes maps topology node names (node-1, ...) to the cluster's, and
+	// back.
+	nodes, nodeNames map[string]string
+	prober           *execProber
+}
+
+var _ provider.Cluster = (*Cluster)(nil)
+
+// New attaches to the API server, maps the topology's nodes onto the
+// worker nodes and starts a node agent on each.
+func New(ctx context.Context, cfg Config) (*Cluster, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = provider.Discard()
+	}
+	client, err := kubernetes.NewForConfig(cfg.REST)
+	if err != nil {
+		return nil, fmt.Errorf("cluster %s: %w", cfg.Name, err)
+	}
+	c := &Cluster{cfg: cfg, client: client, log: cfg.Logger, nodes: map[string]string{}, nodeNames: map[string]string{}}
+	c.prober = newExecProber(cfg.REST, client, c)
+	if err := c.mapNodes(ctx); err != nil {
+		return nil, err
+	}
+	if err := c.ensureNamespace(ctx, SystemNamespace, nil); err != nil {
+		return nil, err
+	}
+	if err := c.startNodeAgents(ctx); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// mapNodes names the schedulable workers node-1, node-2, ... in name order.
+// Control-plane nodes are left out: pods there would depend on the
+// control plane's own networking quirks.
+func (c *Cluster) mapNodes(ctx context.Context) error {
+	list, err := c.client.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return fmt.Errorf("list nodes: %w", err)
+	}
+	var workers []string
+	for _, n := range list.Items {
+		if _, cp := n.Labels["node-role.kubernetes.io/control-plane"]; cp {
+			continue
+		}
+		workers = append(workers, n.Name)
+	}
+	if len(workers) == 0 {
+		return errors.New("the cluster has no worker node to run probe pods on")
+	}
+	sort.Strings(workers)
+	for i, w := range workers {
+		name := fmt.Sprintf("node-%d", i+1)
+		c.nodes[name] = w
+		c.nodeNames[w] = name
+	}
+	return nil
+}
+
+// Name is the run's name.
+func (c *Cluster) Name() string { return c.cfg.Name }
+
+// Client is the API server.
+func (c *Cluster) Client() kubernetes.Interface { return c.client }
+
+// Prober runs batches through exec into the source's pod.
+func (c *Cluster) Prober() matrix.Prober { return c.prober }
+
+// Topology reads the run's namespaces and pods back from the API, with node
+// names as the topology knows them.
+func (c *Cluster) Topology(ctx context.Context) (*model.Topology, error) {
+	nsList, err := c.client.CoreV1().Namespaces().List(ctx, metav1.ListOptions{LabelSelector: RunLabel + "=" + c.cfg.Name})
+	if err != nil {
+		return nil, fmt.Errorf("list namespaces: %w", err)
+	}
+	topo := &model.Topology{Namespaces: map[string]model.Namespace{}}
+	for _, ns := range nsList.Items {
+		if ns.Name == SystemNamespace {
+			continue // the harness's own, not the topology's
+		}
+		labels := maps.Clone(ns.Labels)
+		delete(labels, model.NamespaceNameLabel)
+		delete(labels, RunLabel)
+		topo.Namespaces[ns.Name] = model.Namespace{Labels: labels}
+		pods, err := c.client.CoreV1().Pods(ns.Name).List(ctx, metav1.ListOptions{})
+		if err != nil {
+			return nil, fmt.Errorf("list pods of %s: %w", ns.Name, err)
+		}
+		for i := range pods.Items {
+			p := &pods.Items[i]
+			if p.DeletionTimestamp != nil {
+				continue
+			}
+			topo.Pods = append(topo.Pods, c.modelPod(p))
+		}
+	}
+	sort.Slice(topo.Pods, func(i, j int) bool { return topo.Pods[i].Ref().String() < topo.Pods[j].Ref().String() })
+	nodes, err := c.client.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("list nodes: %w", err)
+	}
+	for _, n := range nodes.Items {
+		name, ok := c.nodeNames[n.Name]
+		if !ok {
+			continue
+		}
+		node := model.Node{Name: name}
+		for _, a := range n.Status.Addresses {
+			if a.Type == corev1.NodeInternalIP {
+				node.IPs = append(node.IPs, a.Address)
+			}
+		}
+		topo.Nodes = append(topo.Nodes, node)
+	}
+	sort.Slice(topo.Nodes, func(i, j int) bool { return topo.Nodes[i].Name < topo.Nodes[j].Name })
+	return topo, nil
+}
+
+func (c *Cluster) modelPod(p *corev1.Pod) model.Pod {
+	mp := model.Pod{
+		Namespace:   p.Namespace,
+		Name:        p.Name,
+		Labels:      maps.Clone(p.Labels),
+		Node:        c.nodeNames[p.Spec.NodeName],
+		IP:          p.Status.PodIP,
+		HostNetwork: p.Spec.HostNetwork,
+		Phase:       p.Status.Phase,
+	}
+	if mp.Phase == corev1.PodRunning {
+		mp.Phase = ""
+	}
+	for _, ip := range p.Status.PodIPs {
+		if ip.IP != mp.IP {
+			mp.IPs = append(mp.IPs, ip.IP)
+		}
+	}
+	for _, ctr := range p.Spec.Containers {
+		for _, cp := range ctr.Ports {
+			mp.Ports = append(mp.Ports, model.ContainerPort{Name: cp.Name, Port: cp.ContainerPort, Protocol: cp.Protocol})
+		}
+	}
+	return mp
+}
+
+// ensureNamespace creates the namespace with the run label, or sets its
+// labels (keeping the run and name labels).
+func (c *Cluster) ensureNamespace(ctx context.Context, name string, labels map[string]string) error {
+	want := maps.Clone(labels)
+	if want == nil {
+		want = map[string]string{}
+	}
+	want[RunLabel] = c.cfg.Name
+	api := c.client.CoreV1().Namespaces()
+	ns, err := api.Get(ctx, name, metav1.GetOptions{})
+	switch {
+	case apierrors.IsNotFound(err):
+		_, err = api.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: want}}, metav1.CreateOptions{})
+		if err != nil {
+			return fmt.Errorf("create namespace %s: %w", name, err)
+		}
+		return nil
+	case err != nil:
+		return fmt.Errorf("namespace %s: %w", name, err)
+	}
+	if owner := ns.Labels[RunLabel]; owner != c.cfg.Name {
+		return fmt.Errorf("namespace %s exists and does not belong to run %s (label %s=%q): pick another cluster or delete it", name, c.cfg.Name, RunLabel, owner)
+	}
+	want[model.NamespaceNameLabel] = name
+	if maps.Equal(ns.Labels, want) {
+		return nil
+	}
+	ns.Labels = want
+	if _, err := api.Update(ctx, ns, metav1.UpdateOptions{}); err != nil {
+		return fmt.Errorf("label namespace %s: %w", name, err)
+	}
+	return nil
+}
+
+// Destroy deletes every namespace of the run and waits until they are gone.
+// An enforcer it installed stays: it is the cluster's network plugin now,
+// and goes with the cluster (kind) or stays for the next run (existing).
+func (c *Cluster) Destroy(ctx context.Context) error {
+	var errs []error
+	list, err := c.client.CoreV1().Namespaces().List(ctx, metav1.ListOptions{LabelSelector: RunLabel + "=" + c.cfg.Name})
+	if err != nil {
+		return fmt.Errorf("destroy run %s: %w", c.cfg.Name, err)
+	}
+	var names []string
+	for _, ns := range list.Items {
+		names = append(names, ns.Name)
+		if err := c.client.CoreV1().Namespaces().Delete(ctx, ns.Name, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
+			errs = append(errs, err)
+		}
+	}
+	deadline := time.Now().Add(2 * time.Minute)
+	for _, name := range names {
+		for {
+			_, err := c.client.CoreV1().Namespaces().Get(ctx, name, metav1.GetOptions{})
+			if apierrors.IsNotFound(err) {
+				break
+			}
+			if time.Now().After(deadline) || ctx.Err() != nil {
+				errs = append(errs, fmt.Errorf("namespace %s still terminating", name))
+				break
+			}
+			time.Sleep(500 * time.Millisecond)
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("destroy run %s: %w", c.cfg.Name, err)
+	}
+	return nil
+}
+
+// realNode maps a topology node name to the cluster's.
+func (c *Cluster) realNode(name string) (string, error) {
+	if name == "" {
+		nodes := slices.Sorted(maps.Keys(c.nodes))
+		return c.nodes[nodes[0]], nil
+	}
+	real, ok := c.nodes[name]
+	if !ok {
+		return "", fmt.Errorf("no node %q: the cluster has %d workers (%s)", name, len(c.nodes), strings.Join(slices.Sorted(maps.Keys(c.nodes)), ", "))
+	}
+	return real, nil
+}
