@@ -83,7 +83,9 @@ func Create(ctx context.Context, opts provider.Options) (c *Cluster, err error) 
 			c = nil
 		}
 	}()
-	phase := func(what string, start time.Time) { log.Info(what, "cluster", name, "took", time.Since(start).Round(time.Millisecond)) }
+	phase := func(what string, start time.Time) {
+		log.Info(what, "cluster", name, "took", time.Since(start).Round(time.Millisecond))
+	}
 
 	start := time.Now()
 	if _, err := docker.Ensure(ctx, docker.WithLogger(log)); err != nil {

@@ -4,9 +4,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"io"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"time"
 
@@ -133,4 +133,3 @@ func ignoreExists[T any](_ T, err error) error {
 	}
 	return err
 }
-
