@@ -2,14 +2,16 @@
 GO ?= go
 OUT ?= _output
 
-.PHONY: all setup build test vet bench fuzz images clean kind-node-image
+.PHONY: all setup build test vet bench fuzz images clean kind-node-image conformance
 
 all: build
 
-# setup installs what the tests need on Debian/Ubuntu and fetches the modules.
+# setup installs what the tests and make conformance need on Debian/Ubuntu
+# (docker.io, jq and debootstrap for kind and its offline node image) and
+# fetches the modules.
 setup:
 	apt-get update -qq
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq iptables ipset conntrack iproute2 make
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq iptables ipset conntrack iproute2 make docker.io jq debootstrap
 	$(GO) mod download
 
 build:
@@ -38,6 +40,26 @@ kind-node-image:
 	@docker version >/dev/null 2>&1 || { test -x /usr/sbin/dockerd && command -v jq >/dev/null; } || \
 		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker.io jq; }
 	$(GO) run ./clusters/nodeimage/cmd/nodeimage build
+
+# conformance runs the curated suite on a kind cluster (or, with KUBECONFIG
+# set, on that existing cluster): images, node image (cached), cluster,
+# enforcer under test, preflight, cases, JUnit in $(OUT)/junit.xml, and the
+# cluster deleted unless KEEP=1. ENFORCER is reference (default) or none;
+# FOCUS and LABELS select cases (Ginkgo focus regex and label filter); NODES
+# is the number of workers; KIND_CONFIG replaces the kind configuration.
+ENFORCER ?= reference
+NODES ?= 2
+# DEADLINE bounds each step's convergence: a real cluster's rounds take
+# seconds, and a pass needs four matching rounds in a row.
+DEADLINE ?= 60s
+CONFORMANCE_CLUSTER = $(if $(KUBECONFIG),existing,kind)
+conformance: images $(if $(KUBECONFIG),,kind-node-image)
+	@mkdir -p $(OUT)
+	NETPOLCHECK_CLUSTER=$(CONFORMANCE_CLUSTER) NETPOLCHECK_ENFORCER=$(ENFORCER) NETPOLCHECK_KEEP=$(KEEP) \
+	NETPOLCHECK_NODES=$(NODES) NETPOLCHECK_DEADLINE=$(DEADLINE) NETPOLCHECK_KIND_CONFIG=$(KIND_CONFIG) NETPOLCHECK_IMAGES=$(CURDIR)/$(OUT)/images \
+	NETPOLCHECK_RESULTS=$(CURDIR)/$(OUT)/results.jsonl \
+	$(GO) test -count=1 -v -timeout 90m ./suites/core -args --ginkgo.no-color --ginkgo.junit-report=$(CURDIR)/$(OUT)/junit.xml \
+		$(if $(FOCUS),--ginkgo.focus='$(FOCUS)') $(if $(LABELS),--ginkgo.label-filter='$(LABELS)')
 
 clean:
 	rm -rf $(OUT)

@@ -238,6 +238,14 @@ func configureCNI(ctx context.Context, client kubernetes.Interface, all []nodes.
 		if !ok {
 			return fmt.Errorf("node %s is not registered", node)
 		}
+		// A REJECTing enforcer answers every denied probe with an ICMP
+		// error from the node; the kernel's ICMP rate limit would swallow
+		// a round's burst of them and turn fast rejections into timeouts.
+		for _, sysctl := range []string{"net.ipv4.icmp_ratelimit=0", "net.ipv6.icmp.ratelimit=0"} {
+			if err := node.CommandContext(ctx, "sysctl", "-w", sysctl).Run(); err != nil {
+				return fmt.Errorf("sysctl %s on %s: %w", sysctl, node, err)
+			}
+		}
 		if err := nodeutils.WriteFile(node, "/etc/cni/net.d/10-netpolcheck.conflist", ptpConfig(cidr)); err != nil {
 			return fmt.Errorf("CNI config on %s: %w", node, err)
 		}

@@ -238,6 +238,7 @@ func (c *Cluster) ensureNamespace(ctx context.Context, name string, labels map[s
 // An enforcer it installed stays: it is the cluster's network plugin now,
 // and goes with the cluster (kind) or stays for the next run (existing).
 func (c *Cluster) Destroy(ctx context.Context) error {
+	c.prober.closeSessions()
 	var errs []error
 	list, err := c.client.CoreV1().Namespaces().List(ctx, metav1.ListOptions{LabelSelector: RunLabel + "=" + c.cfg.Name})
 	if err != nil {

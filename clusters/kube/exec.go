@@ -6,7 +6,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"strings"
+	"sync"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/client-go/kubernetes"
@@ -33,17 +35,85 @@ type execProber struct {
 	client kubernetes.Interface
 	c      *Cluster
 	slots  chan struct{}
+
+	mu       sync.Mutex
+	sessions map[string]*session // by source
 }
 
 func newExecProber(cfg *rest.Config, client kubernetes.Interface, c *Cluster) *execProber {
-	return &execProber{rest: cfg, client: client, c: c, slots: make(chan struct{}, maxExecs)}
+	return &execProber{rest: cfg, client: client, c: c, slots: make(chan struct{}, maxExecs), sessions: map[string]*session{}}
 }
 
+// ProbeBatch runs the batch over the source's stream session, opening one
+// if there is none; when the session fails (its pod was replaced, the
+// stream broke) it is dropped and this batch falls back to one exec of its
+// own.
 func (p *execProber) ProbeBatch(ctx context.Context, source string, probes []agent.Probe) ([]agent.Result, error) {
 	namespace, pod, err := p.podOf(source)
 	if err != nil {
 		return nil, err
 	}
+	s := p.session(namespace, pod, source)
+	results, err := s.batch(ctx, probes)
+	if err == nil {
+		return results, nil
+	}
+	p.dropSession(source, s)
+	if ctx.Err() != nil {
+		return nil, ctx.Err()
+	}
+	return p.execOnce(ctx, namespace, pod, source, probes)
+}
+
+func (p *execProber) session(namespace, pod, source string) *session {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if s, ok := p.sessions[source]; ok {
+		return s
+	}
+	s := openSession(func(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer) error {
+		exec, err := p.executor(namespace, pod, []string{images.ProbeBinaryPath, "batch", "--stream"})
+		if err != nil {
+			return err
+		}
+		return exec.StreamWithContext(ctx, remotecommand.StreamOptions{Stdin: stdin, Stdout: stdout, Stderr: stderr})
+	})
+	p.sessions[source] = s
+	return s
+}
+
+func (p *execProber) dropSession(source string, s *session) {
+	p.mu.Lock()
+	if p.sessions[source] == s {
+		delete(p.sessions, source)
+	}
+	p.mu.Unlock()
+	s.close()
+}
+
+// closeSessions ends every stream (Destroy).
+func (p *execProber) closeSessions() {
+	p.mu.Lock()
+	sessions := p.sessions
+	p.sessions = map[string]*session{}
+	p.mu.Unlock()
+	for _, s := range sessions {
+		s.close()
+	}
+}
+
+func (p *execProber) executor(namespace, pod string, command []string) (remotecommand.Executor, error) {
+	req := p.client.CoreV1().RESTClient().Post().Resource("pods").Namespace(namespace).Name(pod).SubResource("exec").
+		VersionedParams(&corev1.PodExecOptions{
+			Container: "probe",
+			Command:   command,
+			Stdin:     true, Stdout: true, Stderr: true,
+		}, scheme.ParameterCodec)
+	return remotecommand.NewSPDYExecutor(p.rest, "POST", req.URL())
+}
+
+// execOnce runs one `probe batch` exec for one batch: the fallback.
+func (p *execProber) execOnce(ctx context.Context, namespace, pod, source string, probes []agent.Probe) ([]agent.Result, error) {
 	select {
 	case p.slots <- struct{}{}:
 	case <-ctx.Done():
@@ -55,13 +125,7 @@ func (p *execProber) ProbeBatch(ctx context.Context, source string, probes []age
 	if err != nil {
 		return nil, err
 	}
-	req := p.client.CoreV1().RESTClient().Post().Resource("pods").Namespace(namespace).Name(pod).SubResource("exec").
-		VersionedParams(&corev1.PodExecOptions{
-			Container: "probe",
-			Command:   []string{images.ProbeBinaryPath, "batch"},
-			Stdin:     true, Stdout: true, Stderr: true,
-		}, scheme.ParameterCodec)
-	exec, err := remotecommand.NewSPDYExecutor(p.rest, "POST", req.URL())
+	exec, err := p.executor(namespace, pod, []string{images.ProbeBinaryPath, "batch"})
 	if err != nil {
 		return nil, fmt.Errorf("exec in %s: %w", source, err)
 	}

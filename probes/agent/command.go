@@ -137,9 +137,10 @@ func newBatchCommand() *cobra.Command {
 	var (
 		concurrency int
 		timeout     time.Duration
+		stream      bool
 	)
 	cmd := &cobra.Command{
-		Use:   "batch [--concurrency 512] [--timeout 1s] < probes.json",
+		Use:   "batch [--concurrency 512] [--timeout 1s] [--stream] < probes.json",
 		Short: "Run a JSON array of probes from stdin, print JSON lines of Results",
 		Long: `batch reads a JSON array of probes on stdin:
   [{"id":"1","to":"10.0.0.2:80","protocol":"TCP","timeout":"1s","expect":"x/a"}, ...]
@@ -147,14 +148,20 @@ func newBatchCommand() *cobra.Command {
 runs them concurrently (at most --concurrency at once) and prints one JSON
 Result per line as each completes:
   {"id":"1","to":"10.0.0.2:80","protocol":"TCP","outcome":"connected","identity":"x/a","latency":1234567}
+With --stream it reads one JSON array after another until stdin closes and
+ends each batch's results with a line {"batchEnd":N} (N results), so one
+long-lived exec serves every round.
 Exit code 0 whatever the outcomes; 2 for unreadable input.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			out := json.NewEncoder(cmd.OutOrStdout())
+			if stream {
+				return serveBatchStream(cmd.Context(), cmd.InOrStdin(), out, concurrency, timeout)
+			}
 			probes, err := ReadProbes(cmd.InOrStdin())
 			if err != nil {
 				return err
 			}
-			out := json.NewEncoder(cmd.OutOrStdout())
 			var writeErr error
 			RunBatch(cmd.Context(), probes, concurrency, timeout, func(r Result) {
 				if err := out.Encode(r); err != nil && writeErr == nil {
@@ -169,6 +176,7 @@ Exit code 0 whatever the outcomes; 2 for unreadable input.`,
 	}
 	cmd.Flags().IntVar(&concurrency, "concurrency", DefaultConcurrency, "probes in flight at most")
 	cmd.Flags().DurationVar(&timeout, "timeout", DefaultTimeout, "timeout for probes that set none")
+	cmd.Flags().BoolVar(&stream, "stream", false, "read batches until stdin closes, each ended by a {\"batchEnd\":N} line")
 	return cmd
 }
 

@@ -83,3 +83,32 @@ func TestBatchReportsUnrunnableProbesAsErrors(t *testing.T) {
 		}
 	}
 }
+
+// With --stream one process answers batch after batch, each ended by its
+// BatchEnd line, so a harness keeps one exec open per source pod.
+func TestBatchStreamAnswersEachBatchThenItsEnd(t *testing.T) {
+	in := `[{"id":"a","to":"not-an-address","protocol":"TCP","timeout":"100ms"}]
+[{"id":"b","to":"not-an-address","protocol":"UDP"},{"id":"c","to":"not-an-address","protocol":"SCTP"}]
+`
+	stdout, stderr, code := runProbe(t, in, "batch", "--stream")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var ids []string
+	var ends []int
+	for _, line := range strings.Split(strings.TrimSpace(stdout), "\n") {
+		var end agent.BatchEnd
+		if strings.Contains(line, `"batchEnd"`) && json.Unmarshal([]byte(line), &end) == nil {
+			ends = append(ends, end.BatchEnd)
+			continue
+		}
+		var r agent.Result
+		if err := json.Unmarshal([]byte(line), &r); err != nil {
+			t.Fatalf("line %q: %v", line, err)
+		}
+		ids = append(ids, r.ID)
+	}
+	if len(ends) != 2 || ends[0] != 1 || ends[1] != 2 || len(ids) != 3 || ids[0] != "a" {
+		t.Errorf("results %v and batch ends %v; want a, then {b,c}, ends [1 2]:\n%s", ids, ends, stdout)
+	}
+}

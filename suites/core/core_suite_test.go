@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strconv"
 	"testing"
 	"time"
 
@@ -38,6 +39,8 @@ const (
 	keepEnv = "NETPOLCHECK_KEEP"
 	// deadlineEnv overrides the convergence deadline (a Go duration).
 	deadlineEnv = "NETPOLCHECK_DEADLINE"
+	// nodesEnv is the number of nodes (netns) or workers (kind) to create.
+	nodesEnv = "NETPOLCHECK_NODES"
 )
 
 // The one cluster and runner of the suite, set up in BeforeSuite.
@@ -66,7 +69,8 @@ var _ = BeforeSuite(func(ctx SpecContext) {
 		clusters.WithImagesDir(envOr(imagesEnv, filepath.Join(moduleRoot(), "_output", "images"))),
 		clusters.WithNodeImage(os.Getenv(nodeImageEnv)),
 		clusters.WithKindConfig(os.Getenv(kindConfigEnv)),
-		clusters.WithKubeconfig(os.Getenv("KUBECONFIG"), ""))
+		clusters.WithKubeconfig(os.Getenv("KUBECONFIG"), ""),
+		clusters.WithNodes(nodes()))
 	Expect(err).NotTo(HaveOccurred(), "create the %s cluster (%s=%s)", provider, clusterEnv, provider)
 	DeferCleanup(func(ctx SpecContext) {
 		if os.Getenv(keepEnv) == "1" {
@@ -115,6 +119,15 @@ func phase(format string, start time.Time, args ...any) {
 	line := fmt.Sprintf(format, args...)
 	fmt.Printf("netpolcheck: %s in %s\n", line, time.Since(start).Round(time.Millisecond))
 	GinkgoWriter.Println(line)
+}
+
+// nodes reads nodesEnv; 0 leaves the provider's default.
+func nodes() int {
+	n, err := strconv.Atoi(os.Getenv(nodesEnv))
+	if err != nil {
+		return 0
+	}
+	return n
 }
 
 // moduleRoot is the repository root: two levels above this package.

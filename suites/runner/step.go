@@ -169,7 +169,7 @@ func (r *Runner) runStep(ctx context.Context, state *cases.State, step cases.Ste
 	if !sr.Converged {
 		sr.TimeToConverge = 0
 	}
-	r.verdict(&sr, finish, longest, stable)
+	r.verdict(&sr, finish, streak, longest, stable)
 	explainFailures(table, &sr)
 	return sr
 }
@@ -209,7 +209,7 @@ func (r *Runner) failedForGood(cells []Cell) bool {
 // verdict decides whether the step passed and, if not, says why: an Error
 // when nothing was learned about the enforcer, a Failure when the enforcer
 // did something wrong.
-func (r *Runner) verdict(sr *StepResult, finish, longest int, stable bool) {
+func (r *Runner) verdict(sr *StepResult, finish, streak, longest int, stable bool) {
 	s := sr.Summary
 	switch {
 	case sr.Error != "":
@@ -224,7 +224,8 @@ func (r *Runner) verdict(sr *StepResult, finish, longest int, stable bool) {
 		sr.Error = fmt.Sprintf("%d cells did not connect while their path or server was not proven up, so they say nothing about the enforcer; e.g. %s",
 			s.Unproven, firstUnproven(sr.Cells))
 	case stable:
-		sr.Failure = fmt.Sprintf("did not stay converged: matched %d rounds in a row, then %d cells changed", stableRounds, s.Mismatched)
+		sr.Failure = fmt.Sprintf("did not stay converged: matched %d rounds in a row, later did not, and ended on %d of the %d matching rounds in a row a pass needs (%d rounds within %s)",
+			longest, streak, finish, sr.Rounds, sr.Deadline)
 	case longest > 0:
 		sr.Failure = fmt.Sprintf("did not converge stably: never %d matching rounds in a row within %s", min(finish, stableRounds), sr.Deadline)
 	default:
