@@ -123,4 +123,3 @@ func (s *session) close() {
 	s.stdin.Close()
 	s.cancel()
 }
-
