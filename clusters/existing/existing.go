@@ -1,6 +1,6 @@
 // Package existing is the provider for a cluster someone else runs: any
 // kubeconfig and context. It creates only namespaced objects of its run
-// (labelled with kube.RunLabel) plus the node agents and, when asked, the
+// (marked with kube.RunAnnotation) plus the node agents and, when asked, the
 // reference enforcer, and Destroy deletes them, also after Ctrl-C. The
 // probe image must be on the nodes or pullable (NETPOLCHECK_PROBE_IMAGE
 // names another reference).

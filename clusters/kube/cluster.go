@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"maps"
 	"slices"
@@ -16,15 +17,18 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
+	"k8s.io/klog/v2"
 
 	"github.com/netpolcheck/netpolcheck/clusters/provider"
 	"github.com/netpolcheck/netpolcheck/probes/matrix"
 	"github.com/netpolcheck/netpolcheck/reference/model"
 )
 
-// RunLabel marks every namespace a run creates, with the run's name as its
-// value: Topology reads only these, cleanup finds them.
-const RunLabel = "netpolcheck.io/run"
+// RunAnnotation marks every namespace a run creates, with the run's name as
+// its value: Topology reads only these, Destroy deletes them. An annotation,
+// not a label: a namespace's labels are the case's alone (policies select
+// on them, and the runner replaces them wholesale).
+const RunAnnotation = "netpolcheck.io/run"
 
 // SystemNamespace holds the run's node agents.
 const SystemNamespace = "netpolcheck-system"
@@ -70,6 +74,11 @@ func New(ctx context.Context, cfg Config) (*Cluster, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = provider.Discard()
 	}
+	// client-go reports a broken exec stream (a probe pod replaced between
+	// cases) through klog on stderr; the prober handles it (it reopens the
+	// stream), and the harness logs through its own logger.
+	klog.SetOutput(io.Discard)
+	klog.LogToStderr(false)
 	client, err := kubernetes.NewForConfig(cfg.REST)
 	if err != nil {
 		return nil, fmt.Errorf("cluster %s: %w", cfg.Name, err)
@@ -127,18 +136,17 @@ func (c *Cluster) Prober() matrix.Prober { return c.prober }
 // Topology reads the run's namespaces and pods back from the API, with node
 // names as the topology knows them.
 func (c *Cluster) Topology(ctx context.Context) (*model.Topology, error) {
-	nsList, err := c.client.CoreV1().Namespaces().List(ctx, metav1.ListOptions{LabelSelector: RunLabel + "=" + c.cfg.Name})
+	nsList, err := c.runNamespaces(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("list namespaces: %w", err)
+		return nil, err
 	}
 	topo := &model.Topology{Namespaces: map[string]model.Namespace{}}
-	for _, ns := range nsList.Items {
+	for _, ns := range nsList {
 		if ns.Name == SystemNamespace {
 			continue // the harness's own, not the topology's
 		}
 		labels := maps.Clone(ns.Labels)
 		delete(labels, model.NamespaceNameLabel)
-		delete(labels, RunLabel)
 		topo.Namespaces[ns.Name] = model.Namespace{Labels: labels}
 		pods, err := c.client.CoreV1().Pods(ns.Name).List(ctx, metav1.ListOptions{})
 		if err != nil {
@@ -200,19 +208,35 @@ func (c *Cluster) modelPod(p *corev1.Pod) model.Pod {
 	return mp
 }
 
-// ensureNamespace creates the namespace with the run label, or sets its
-// labels (keeping the run and name labels).
+// runNamespaces lists the namespaces this run owns.
+func (c *Cluster) runNamespaces(ctx context.Context) ([]corev1.Namespace, error) {
+	list, err := c.client.CoreV1().Namespaces().List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("list namespaces: %w", err)
+	}
+	var out []corev1.Namespace
+	for _, ns := range list.Items {
+		if ns.Annotations[RunAnnotation] == c.cfg.Name && ns.DeletionTimestamp == nil {
+			out = append(out, ns)
+		}
+	}
+	return out, nil
+}
+
+// ensureNamespace creates the namespace marked as the run's, or sets its
+// labels (keeping the name label).
 func (c *Cluster) ensureNamespace(ctx context.Context, name string, labels map[string]string) error {
 	want := maps.Clone(labels)
 	if want == nil {
 		want = map[string]string{}
 	}
-	want[RunLabel] = c.cfg.Name
 	api := c.client.CoreV1().Namespaces()
 	ns, err := api.Get(ctx, name, metav1.GetOptions{})
 	switch {
 	case apierrors.IsNotFound(err):
-		_, err = api.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: want}}, metav1.CreateOptions{})
+		_, err = api.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{
+			Name: name, Labels: want, Annotations: map[string]string{RunAnnotation: c.cfg.Name},
+		}}, metav1.CreateOptions{})
 		if err != nil {
 			return fmt.Errorf("create namespace %s: %w", name, err)
 		}
@@ -220,8 +244,8 @@ func (c *Cluster) ensureNamespace(ctx context.Context, name string, labels map[s
 	case err != nil:
 		return fmt.Errorf("namespace %s: %w", name, err)
 	}
-	if owner := ns.Labels[RunLabel]; owner != c.cfg.Name {
-		return fmt.Errorf("namespace %s exists and does not belong to run %s (label %s=%q): pick another cluster or delete it", name, c.cfg.Name, RunLabel, owner)
+	if owner := ns.Annotations[RunAnnotation]; owner != c.cfg.Name {
+		return fmt.Errorf("namespace %s exists and does not belong to run %s (annotation %s=%q): pick another cluster or delete it", name, c.cfg.Name, RunAnnotation, owner)
 	}
 	want[model.NamespaceNameLabel] = name
 	if maps.Equal(ns.Labels, want) {
@@ -240,12 +264,12 @@ func (c *Cluster) ensureNamespace(ctx context.Context, name string, labels map[s
 func (c *Cluster) Destroy(ctx context.Context) error {
 	c.prober.closeSessions()
 	var errs []error
-	list, err := c.client.CoreV1().Namespaces().List(ctx, metav1.ListOptions{LabelSelector: RunLabel + "=" + c.cfg.Name})
+	list, err := c.runNamespaces(ctx)
 	if err != nil {
 		return fmt.Errorf("destroy run %s: %w", c.cfg.Name, err)
 	}
 	var names []string
-	for _, ns := range list.Items {
+	for _, ns := range list {
 		names = append(names, ns.Name)
 		if err := c.client.CoreV1().Namespaces().Delete(ctx, ns.Name, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
 			errs = append(errs, err)
