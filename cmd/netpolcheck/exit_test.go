@@ -184,7 +184,8 @@ func TestRunInterruptedEarlyExits130(t *testing.T) {
 	}
 }
 
-// cancelOnWrite cancels a context on the first write, then keeps the bytes.
+// cancelOnWrite cancels a context once a case's result (after the results
+// header) is written, and keeps the bytes.
 type cancelOnWrite struct {
 	mu     sync.Mutex
 	cancel context.CancelFunc
@@ -194,8 +195,12 @@ type cancelOnWrite struct {
 func (w *cancelOnWrite) Write(p []byte) (int, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	w.cancel()
-	return w.buf.Write(p)
+	n, err := w.buf.Write(p)
+	// The first line is the results header; the second, a case's result.
+	if strings.Count(w.buf.String(), "\n") >= 2 {
+		w.cancel()
+	}
+	return n, err
 }
 
 // Interrupted mid-run (after the first case's result is written): exit 130,
@@ -221,8 +226,8 @@ func TestRunInterruptedMidRunSummarisesFinishedCases(t *testing.T) {
 			t.Errorf("stderr lacks %q:\n%s", want, stderr.String())
 		}
 	}
-	if lines := strings.Count(stdout.buf.String(), "\n"); lines != 1 {
-		t.Errorf("stdout should hold exactly the first case's JSON result, got %d lines:\n%s", lines, stdout.buf.String())
+	if lines := strings.Count(stdout.buf.String(), "\n"); lines != 2 {
+		t.Errorf("stdout should hold exactly the header and the first case's JSON result, got %d lines:\n%s", lines, stdout.buf.String())
 	}
 }
 

@@ -43,10 +43,7 @@ func TestFailedCaseManifestsReproduceTheFailure(t *testing.T) {
 				t.Errorf("%s: the report lacks %q:\n%s", c.name, want, stdout)
 			}
 		}
-		data, err := os.ReadFile(results)
-		if err != nil {
-			t.Fatal(err)
-		}
+		_, data := readResults(t, results)
 		var (
 			res  runner.CaseResult
 			line struct {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -32,6 +33,11 @@ type runFlags struct {
 	dumpCase     string
 	dumpStep     int
 	verbosity    int
+	kubeconfig   string
+	context      string
+	imagesDir    string
+	nodeImage    string
+	kindConfig   string
 }
 
 func newRunCommand() *cobra.Command {
@@ -82,6 +88,11 @@ failed cases' reports then go to stderr); with --list, the list.`,
 	fl.BoolVar(&f.list, "list", false, "list the selected cases and their labels, run nothing")
 	fl.StringVarP(&f.output, "output", "o", outputText, "format of the summary (or of --list): text, json or yaml")
 	fl.StringVar(&f.dumpCase, "dump-case", "", "print the manifests (namespaces, pods, policies) of this case at each step as YAML, run nothing")
+	fl.StringVar(&f.kubeconfig, "kubeconfig", "", "kubeconfig of an existing cluster (--cluster existing; default $KUBECONFIG or ~/.kube/config)")
+	fl.StringVar(&f.context, "context", "", "kubeconfig context of an existing cluster (default: the current one)")
+	fl.StringVar(&f.imagesDir, "images", "_output/images", "directory with probe.tar and enforcer.tar (make images), loaded into kind nodes")
+	fl.StringVar(&f.nodeImage, "node-image", "", "kind node image to use instead of building the offline one")
+	fl.StringVar(&f.kindConfig, "kind-config", "", "kind cluster configuration file replacing the default")
 	fl.IntVar(&f.dumpStep, "dump-step", 0, "with --dump-case, only the state after this step (from 1)")
 	return cmd
 }
@@ -176,7 +187,8 @@ func runCases(ctx context.Context, f runFlags, stdout, stderr io.Writer) (err er
 	defer progress.clear()
 	logger := newLogger(progress.logWriter(), f.verbosity)
 	progress.status("creating %s cluster", f.cluster)
-	cluster, err := clusters.Create(ctx, f.cluster, clusters.WithNodes(f.nodes), clusters.WithDenyAction(f.denyAction), clusters.WithLogger(logger))
+	cluster, err := clusters.Create(ctx, f.cluster, clusters.WithNodes(f.nodes), clusters.WithDenyAction(f.denyAction), clusters.WithLogger(logger),
+		clusters.WithKubeconfig(f.kubeconfig, f.context), clusters.WithImagesDir(f.imagesDir), clusters.WithNodeImage(f.nodeImage), clusters.WithKindConfig(f.kindConfig))
 	if err != nil {
 		if ctx.Err() != nil {
 			return interrupted(fmt.Sprintf("creating the %s cluster", f.cluster))
@@ -217,6 +229,11 @@ func runCases(ctx context.Context, f runFlags, stdout, stderr io.Writer) (err er
 			err = infraError(fmt.Errorf("--results: %w", cerr))
 		}
 	}()
+	if results != nil {
+		if err := writeResultsHeader(results, cluster.Name(), f); err != nil {
+			return infraError(fmt.Errorf("write --results: %w", err))
+		}
+	}
 
 	r := runner.New(cluster, runner.WithDeadline(f.deadline), runner.WithProbeTimeout(f.probeTimeout), runner.WithLogger(logger))
 	// Only the enforcer under test may filter, and it must be seen to: the
@@ -329,3 +346,26 @@ func listCases(w io.Writer, selected []cases.Case, output string) error {
 // displayName is the cluster's name as messages show it: its run prefix
 // without the trailing separator.
 func displayName(c clusters.Cluster) string { return strings.TrimSuffix(c.Name(), "-") }
+
+// resultsHeader is the first line of --results: what ran, where, when.
+type resultsHeader struct {
+	Netpolcheck string `json:"netpolcheck"`
+	Commit      string `json:"commit,omitempty"`
+	Provider    string `json:"provider"`
+	Cluster     string `json:"cluster"`
+	Enforcer    string `json:"enforcer"`
+	Start       string `json:"start"`
+}
+
+func writeResultsHeader(w io.Writer, cluster string, f runFlags) error {
+	version, commit := buildVersion()
+	line, err := json.Marshal(map[string]resultsHeader{"run": {
+		Netpolcheck: version, Commit: commit, Provider: f.cluster, Cluster: cluster, Enforcer: f.enforcer,
+		Start: time.Now().UTC().Format(time.RFC3339),
+	}})
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(w, "%s\n", line)
+	return err
+}

@@ -1,11 +1,13 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestRunListsSelectedCases(t *testing.T) {
@@ -42,16 +44,20 @@ func TestRunOneCaseWithAndWithoutEnforcer(t *testing.T) {
 			t.Errorf("stderr lacks the plain progress line %q (or redraws): %q", want, stderr)
 		}
 	}
-	data, err := os.ReadFile(results)
-	if err != nil {
-		t.Fatal(err)
+	header, data := readResults(t, results)
+	if header.Provider != "netns" || header.Enforcer != "reference" || header.Cluster == "" || header.Start == "" {
+		t.Errorf("results header %+v: want provider, cluster, enforcer and start", header)
 	}
 	var res struct {
-		Name   string `json:"name"`
-		Passed bool   `json:"passed"`
+		Name     string `json:"name"`
+		Passed   bool   `json:"passed"`
+		Duration string `json:"duration"`
 	}
 	if err := json.Unmarshal(data, &res); err != nil || !res.Passed {
 		t.Errorf("results file: %v %+v\n%s", err, res, data)
+	}
+	if _, err := time.ParseDuration(res.Duration); err != nil {
+		t.Errorf("duration %q is not a Go duration: %v", res.Duration, err)
 	}
 
 	stdout, stderr, code = runNetpolcheck(t, "", "run", "--focus", focus, "--enforcer", "none")
@@ -63,4 +69,22 @@ func TestRunOneCaseWithAndWithoutEnforcer(t *testing.T) {
 			t.Errorf("stdout lacks %q:\n%s", want, stdout)
 		}
 	}
+}
+
+// readResults splits a --results file into its header line and the rest
+// (one JSON result per line).
+func readResults(t *testing.T, path string) (resultsHeader, []byte) {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, rest, _ := bytes.Cut(data, []byte("\n"))
+	var header struct {
+		Run resultsHeader `json:"run"`
+	}
+	if err := json.Unmarshal(first, &header); err != nil {
+		t.Fatalf("results header %q: %v", first, err)
+	}
+	return header.Run, rest
 }

@@ -51,3 +51,21 @@ func versionString() string {
 	}
 	return b.String()
 }
+
+// buildVersion is the module version and VCS revision of this binary.
+func buildVersion() (version, commit string) {
+	info, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "(unknown)", ""
+	}
+	version = info.Main.Version
+	if version == "" {
+		version = "(devel)"
+	}
+	for _, s := range info.Settings {
+		if s.Key == "vcs.revision" {
+			commit = s.Value
+		}
+	}
+	return version, commit
+}

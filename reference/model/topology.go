@@ -65,8 +65,8 @@ func (p Pod) Ref() PodRef { return PodRef{Namespace: p.Namespace, Name: p.Name} 
 
 // PortProtocol is one port and protocol of a truth table.
 type PortProtocol struct {
-	Port     int32
-	Protocol corev1.Protocol
+	Port     int32           `json:"port"`
+	Protocol corev1.Protocol `json:"protocol"`
 }
 
 func (pp PortProtocol) String() string { return fmt.Sprintf("%d/%s", pp.Port, pp.Protocol) }

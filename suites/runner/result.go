@@ -1,6 +1,7 @@
 package runner
 
 import (
+	"encoding/json"
 	"time"
 
 	"github.com/netpolcheck/netpolcheck/probes/agent"
@@ -8,7 +9,7 @@ import (
 )
 
 // CaseResult is what one case did. It is plain data, JSON-serialisable;
-// durations are nanoseconds.
+// in JSON, durations are Go duration strings ("1.5s").
 type CaseResult struct {
 	Name     string           `json:"name"`
 	Features []string         `json:"features,omitempty"`
@@ -181,4 +182,110 @@ func Judge(expected model.Decision, observed agent.Outcome, proven bool) Judgeme
 		return Mismatch
 	}
 	return Unproven
+}
+
+// The results' JSON writes durations as Go duration strings ("1.5s"),
+// which time.ParseDuration reads back, rather than raw nanoseconds.
+
+type jsonDuration time.Duration
+
+func (d jsonDuration) MarshalJSON() ([]byte, error) {
+	return json.Marshal(time.Duration(d).String())
+}
+
+func (d *jsonDuration) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		// Nanoseconds, as results written before this format had them.
+		var ns int64
+		if err2 := json.Unmarshal(b, &ns); err2 != nil {
+			return err
+		}
+		*d = jsonDuration(ns)
+		return nil
+	}
+	v, err := time.ParseDuration(s)
+	*d = jsonDuration(v)
+	return err
+}
+
+func (res CaseResult) MarshalJSON() ([]byte, error) {
+	type plain CaseResult
+	return json.Marshal(struct {
+		plain
+		Duration jsonDuration `json:"duration"`
+	}{plain(res), jsonDuration(res.Duration)})
+}
+
+func (res *CaseResult) UnmarshalJSON(b []byte) error {
+	type plain CaseResult
+	var aux struct {
+		plain
+		Duration jsonDuration `json:"duration"`
+	}
+	if err := json.Unmarshal(b, &aux); err != nil {
+		return err
+	}
+	*res = CaseResult(aux.plain)
+	res.Duration = time.Duration(aux.Duration)
+	return nil
+}
+
+func (sr StepResult) MarshalJSON() ([]byte, error) {
+	type plain StepResult
+	aux := struct {
+		plain
+		TimeToConverge *jsonDuration `json:"timeToConverge,omitempty"`
+		Deadline       jsonDuration  `json:"deadline"`
+	}{plain: plain(sr), Deadline: jsonDuration(sr.Deadline)}
+	if sr.TimeToConverge != 0 {
+		d := jsonDuration(sr.TimeToConverge)
+		aux.TimeToConverge = &d
+	}
+	return json.Marshal(aux)
+}
+
+func (sr *StepResult) UnmarshalJSON(b []byte) error {
+	type plain StepResult
+	var aux struct {
+		plain
+		TimeToConverge jsonDuration `json:"timeToConverge"`
+		Deadline       jsonDuration `json:"deadline"`
+	}
+	if err := json.Unmarshal(b, &aux); err != nil {
+		return err
+	}
+	*sr = StepResult(aux.plain)
+	sr.TimeToConverge, sr.Deadline = time.Duration(aux.TimeToConverge), time.Duration(aux.Deadline)
+	return nil
+}
+
+func (c Cell) MarshalJSON() ([]byte, error) {
+	type plain Cell
+	aux := struct {
+		plain
+		TimeToEnforce *jsonDuration `json:"timeToEnforce,omitempty"`
+	}{plain: plain(c)}
+	if c.TimeToEnforce != nil {
+		d := jsonDuration(*c.TimeToEnforce)
+		aux.TimeToEnforce = &d
+	}
+	return json.Marshal(aux)
+}
+
+func (c *Cell) UnmarshalJSON(b []byte) error {
+	type plain Cell
+	var aux struct {
+		plain
+		TimeToEnforce *jsonDuration `json:"timeToEnforce"`
+	}
+	if err := json.Unmarshal(b, &aux); err != nil {
+		return err
+	}
+	*c = Cell(aux.plain)
+	if aux.TimeToEnforce != nil {
+		d := time.Duration(*aux.TimeToEnforce)
+		c.TimeToEnforce = &d
+	}
+	return nil
 }
