@@ -46,18 +46,19 @@ kind-node-image:
 # enforcer under test, preflight, cases, JUnit in $(OUT)/junit.xml, and the
 # cluster deleted unless KEEP=1. ENFORCER is reference (default) or none;
 # FOCUS and LABELS select cases (Ginkgo focus regex and label filter); NODES
-# is the number of workers; KIND_CONFIG replaces the kind configuration.
+# is the number of workers; KIND_CONFIG replaces the kind configuration;
+# NODE_IMAGE uses a published kind node image instead of building one.
 ENFORCER ?= reference
 NODES ?= 2
 # DEADLINE bounds each step's convergence: a real cluster's rounds take
 # seconds, and a pass needs four matching rounds in a row.
 DEADLINE ?= 60s
 CONFORMANCE_CLUSTER = $(if $(KUBECONFIG),existing,kind)
-conformance: images $(if $(KUBECONFIG),,kind-node-image)
+conformance: images $(if $(KUBECONFIG)$(NODE_IMAGE),,kind-node-image)
 	@mkdir -p $(OUT)
 	NETPOLCHECK_CLUSTER=$(CONFORMANCE_CLUSTER) NETPOLCHECK_ENFORCER=$(ENFORCER) NETPOLCHECK_KEEP=$(KEEP) \
 	NETPOLCHECK_NODES=$(NODES) NETPOLCHECK_DEADLINE=$(DEADLINE) NETPOLCHECK_KIND_CONFIG=$(KIND_CONFIG) NETPOLCHECK_IMAGES=$(CURDIR)/$(OUT)/images \
-	NETPOLCHECK_RESULTS=$(CURDIR)/$(OUT)/results.jsonl \
+	NETPOLCHECK_RESULTS=$(CURDIR)/$(OUT)/results.jsonl NETPOLCHECK_NODE_IMAGE=$(NODE_IMAGE) \
 	$(GO) test -count=1 -v -timeout 90m ./suites/core -args --ginkgo.no-color --ginkgo.junit-report=$(CURDIR)/$(OUT)/junit.xml \
 		$(if $(FOCUS),--ginkgo.focus='$(FOCUS)') $(if $(LABELS),--ginkgo.label-filter='$(LABELS)')
 

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/coreos/go-iptables/iptables"
 )
@@ -91,4 +92,81 @@ func guardRuleFor(proto iptables.Protocol, bridge, comment string) (guardRule, e
 	}
 	spec := []string{"-i", bridge, "!", "-o", bridge, "-m", "comment", "--comment", comment, "-j", "REJECT"}
 	return guardRule{ipt: ipt, chain: chain, spec: spec}, nil
+}
+
+// RemoveGuards deletes the guard rules of any run for the given bridges, or
+// for every bridge when none is given, in both families: what cleanup does
+// once no kind cluster of netpolcheck's is left (a kept cluster keeps its
+// guard until then). It returns how many it removed.
+func RemoveGuards(bridges ...string) (int, error) {
+	removed := 0
+	var errs []error
+	for _, proto := range []iptables.Protocol{iptables.ProtocolIPv4, iptables.ProtocolIPv6} {
+		ipt, err := iptables.New(iptables.IPFamily(proto), iptables.Timeout(5))
+		if err != nil {
+			continue // no such family here
+		}
+		for _, chain := range []string{"DOCKER-USER", "FORWARD"} {
+			if ok, err := ipt.ChainExists("filter", chain); err != nil || !ok {
+				continue
+			}
+			rules, err := ipt.List("filter", chain)
+			if err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			for _, rule := range rules {
+				if !strings.Contains(rule, guardComment) || !onBridge(rule, bridges) {
+					continue
+				}
+				// List gives "-A CHAIN spec..."; Delete wants the spec,
+				// with the comment's quotes gone.
+				if err := ipt.Delete("filter", chain, splitRule(strings.TrimPrefix(rule, "-A "+chain+" "))...); err != nil {
+					errs = append(errs, fmt.Errorf("remove guard %q: %w", rule, err))
+					continue
+				}
+				removed++
+			}
+		}
+	}
+	return removed, errors.Join(errs...)
+}
+
+// onBridge says whether a rule's input interface is one of bridges (any,
+// when bridges is empty).
+func onBridge(rule string, bridges []string) bool {
+	if len(bridges) == 0 {
+		return true
+	}
+	for _, b := range bridges {
+		if strings.Contains(rule, "-i "+b+" ") {
+			return true
+		}
+	}
+	return false
+}
+
+// splitRule splits an iptables -S rule into arguments, keeping quoted
+// strings (the comment) whole.
+func splitRule(rule string) []string {
+	var args []string
+	var cur strings.Builder
+	quoted := false
+	for _, r := range rule {
+		switch {
+		case r == '"':
+			quoted = !quoted
+		case r == ' ' && !quoted:
+			if cur.Len() > 0 {
+				args = append(args, cur.String())
+				cur.Reset()
+			}
+		default:
+			cur.WriteRune(r)
+		}
+	}
+	if cur.Len() > 0 {
+		args = append(args, cur.String())
+	}
+	return args
 }

@@ -152,3 +152,39 @@ func TestULASubnetIsAPrivateSlash64(t *testing.T) {
 		t.Error("different names, same subnet")
 	}
 }
+
+// RemoveGuards deletes the guards of the bridges it is given (any run's,
+// a kept cluster's included) and nothing else, read back from the host's
+// tables. It names its own bridge, so a cluster running on this machine
+// keeps its guard.
+func TestRemoveGuardsDeletesOnlyGuards(t *testing.T) {
+	needIptables(t)
+	bridge := "npcrg0"
+	if _, err := GuardBridge(bridge); err != nil { // never removed by its own remove
+		t.Fatal(err)
+	}
+	ipt, err := iptables.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := []string{"-i", bridge, "-m", "comment", "--comment", "not a guard", "-j", "RETURN"}
+	if err := ipt.Insert("filter", "FORWARD", 1, other...); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = ipt.DeleteIfExists("filter", "FORWARD", other...) })
+	n, err := RemoveGuards(bridge)
+	if err != nil || n == 0 {
+		t.Fatalf("RemoveGuards: %d removed, %v; want the guard removed", n, err)
+	}
+	for _, chain := range []string{"FORWARD", "DOCKER-USER"} {
+		rules, _ := ipt.List("filter", chain)
+		for _, r := range rules {
+			if strings.Contains(r, guardComment) && strings.Contains(r, bridge) {
+				t.Errorf("guard left in %s: %s", chain, r)
+			}
+		}
+	}
+	if ok, err := ipt.Exists("filter", "FORWARD", other...); err != nil || !ok {
+		t.Errorf("a rule that is not a guard was removed too (%v)", err)
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -395,6 +396,18 @@ func Cleanup(ctx context.Context, all bool) ([]string, error) {
 		}
 		os.RemoveAll(filepath.Join(runDirRoot, name))
 		removed = append(removed, "kind cluster "+name)
+	}
+	// A kept cluster keeps its edge guard; once none of ours is left, the
+	// guards go too.
+	left, err := p.List()
+	if err == nil && !slices.ContainsFunc(left, func(n string) bool { return strings.HasPrefix(n, NamePrefix) }) {
+		n, err := docker.RemoveGuards()
+		if err != nil {
+			errs = append(errs, err)
+		}
+		if n > 0 {
+			removed = append(removed, fmt.Sprintf("%d edge guard rules", n))
+		}
 	}
 	return removed, errors.Join(errs...)
 }
