@@ -59,7 +59,7 @@ conformance: images $(if $(KUBECONFIG)$(NODE_IMAGE),,kind-node-image)
 	NETPOLCHECK_CLUSTER=$(CONFORMANCE_CLUSTER) NETPOLCHECK_ENFORCER=$(ENFORCER) NETPOLCHECK_KEEP=$(KEEP) \
 	NETPOLCHECK_NODES=$(NODES) NETPOLCHECK_DEADLINE=$(DEADLINE) NETPOLCHECK_KIND_CONFIG=$(KIND_CONFIG) NETPOLCHECK_IMAGES=$(CURDIR)/$(OUT)/images \
 	NETPOLCHECK_RESULTS=$(CURDIR)/$(OUT)/results.jsonl NETPOLCHECK_NODE_IMAGE=$(NODE_IMAGE) \
-	$(GO) test -count=1 -v -timeout 90m ./suites/core -args --ginkgo.no-color --ginkgo.junit-report=$(CURDIR)/$(OUT)/junit.xml \
+	$(GO) test -count=1 -v -timeout 90m ./suites/core -args --ginkgo.no-color --ginkgo.fail-on-empty --ginkgo.junit-report=$(CURDIR)/$(OUT)/junit.xml \
 		$(if $(FOCUS),--ginkgo.focus='$(FOCUS)') $(if $(LABELS),--ginkgo.label-filter='$(LABELS)')
 
 clean:
