@@ -8,7 +8,6 @@ package existing
 
 import (
 	"context"
-	"crypto/rand"
 	"fmt"
 	"os"
 
@@ -51,7 +50,7 @@ func Attach(ctx context.Context, opts provider.Options) (*kube.Cluster, error) {
 	if ref := os.Getenv("NETPOLCHECK_PROBE_IMAGE"); ref != "" {
 		probe = ref
 	}
-	name, err := runName()
+	name, err := provider.NewRunName()
 	if err != nil {
 		return nil, err
 	}
@@ -59,16 +58,4 @@ func Attach(ctx context.Context, opts provider.Options) (*kube.Cluster, error) {
 		Name: name, REST: rest, ProbeImage: probe, EnforcerImage: images.EnforcerImageName,
 		DenyAction: opts.DenyAction, RawSCTP: true, Logger: opts.Logger,
 	})
-}
-
-func runName() (string, error) {
-	const alphabet = "abcdefghijklmnopqrstuvwxyz0123456789"
-	b := make([]byte, 4)
-	if _, err := rand.Read(b); err != nil {
-		return "", err
-	}
-	for i := range b {
-		b[i] = alphabet[int(b[i])%len(alphabet)]
-	}
-	return "npc-" + string(b), nil
 }

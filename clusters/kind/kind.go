@@ -2,7 +2,6 @@ package kind
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -73,7 +72,7 @@ func Create(ctx context.Context, opts provider.Options) (c *Cluster, err error) 
 	if workers <= 0 {
 		workers = 2
 	}
-	name, err := newName()
+	name, err := provider.NewRunName()
 	if err != nil {
 		return nil, err
 	}
@@ -419,16 +418,4 @@ func ownerAlive(name string) bool {
 	}
 	_, err = os.Stat("/proc/" + strings.TrimSpace(string(b)))
 	return err == nil
-}
-
-func newName() (string, error) {
-	const alphabet = "abcdefghijklmnopqrstuvwxyz0123456789"
-	b := make([]byte, 4)
-	if _, err := rand.Read(b); err != nil {
-		return "", err
-	}
-	for i := range b {
-		b[i] = alphabet[int(b[i])%len(alphabet)]
-	}
-	return NamePrefix + string(b), nil
 }

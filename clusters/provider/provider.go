@@ -2,6 +2,8 @@ package provider
 
 import (
 	"context"
+	"crypto/rand"
+	"fmt"
 	"io"
 	"log/slog"
 
@@ -103,4 +105,18 @@ type Provider struct {
 	// still alive are kept unless all is set. It returns a line per removed
 	// object.
 	Cleanup func(ctx context.Context, all bool) ([]string, error)
+}
+
+// NewRunName returns "npc-" and four random characters: short enough for
+// container and interface names, unique per run; cleanup matches the prefix.
+func NewRunName() (string, error) {
+	const alphabet = "abcdefghijklmnopqrstuvwxyz0123456789"
+	b := make([]byte, 4)
+	if _, err := rand.Read(b); err != nil {
+		return "", fmt.Errorf("random run name: %w", err)
+	}
+	for i := range b {
+		b[i] = alphabet[int(b[i])%len(alphabet)]
+	}
+	return "npc-" + string(b), nil
 }
