@@ -30,7 +30,7 @@ import (
 
 // NamePrefix starts the name of every kind cluster a run creates; cleanup
 // matches on it.
-const NamePrefix = "npc-"
+const NamePrefix = provider.RunNamePrefix
 
 // network is the docker network kind puts its nodes on.
 const network = "kind"

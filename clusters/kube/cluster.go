@@ -182,28 +182,8 @@ func (c *Cluster) Topology(ctx context.Context) (*model.Topology, error) {
 }
 
 func (c *Cluster) modelPod(p *corev1.Pod) model.Pod {
-	mp := model.Pod{
-		Namespace:   p.Namespace,
-		Name:        p.Name,
-		Labels:      maps.Clone(p.Labels),
-		Node:        c.nodeNames[p.Spec.NodeName],
-		IP:          p.Status.PodIP,
-		HostNetwork: p.Spec.HostNetwork,
-		Phase:       p.Status.Phase,
-	}
-	if mp.Phase == corev1.PodRunning {
-		mp.Phase = ""
-	}
-	for _, ip := range p.Status.PodIPs {
-		if ip.IP != mp.IP {
-			mp.IPs = append(mp.IPs, ip.IP)
-		}
-	}
-	for _, ctr := range p.Spec.Containers {
-		for _, cp := range ctr.Ports {
-			mp.Ports = append(mp.Ports, model.ContainerPort{Name: cp.Name, Port: cp.ContainerPort, Protocol: cp.Protocol})
-		}
-	}
+	mp := provider.PodFromAPI(p)
+	mp.Node = c.nodeNames[p.Spec.NodeName]
 	return mp
 }
 

@@ -11,6 +11,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/netpolcheck/netpolcheck/clusters/netns/fabric"
+	"github.com/netpolcheck/netpolcheck/clusters/provider"
 	"github.com/netpolcheck/netpolcheck/reference/model"
 )
 
@@ -136,7 +137,7 @@ func topologyFromAPI(ctx context.Context, c *Cluster) (*model.Topology, error) {
 		topo.Namespaces[ns.Name] = model.Namespace{Labels: labels}
 	}
 	for _, p := range podList.Items {
-		topo.Pods = append(topo.Pods, modelPod(&p))
+		topo.Pods = append(topo.Pods, provider.PodFromAPI(&p))
 	}
 	sort.Slice(topo.Pods, func(i, j int) bool {
 		return topo.Pods[i].Ref().String() < topo.Pods[j].Ref().String()
@@ -152,27 +153,4 @@ func topologyFromAPI(ctx context.Context, c *Cluster) (*model.Topology, error) {
 	}
 	sort.Slice(topo.Nodes, func(i, j int) bool { return topo.Nodes[i].Name < topo.Nodes[j].Name })
 	return topo, nil
-}
-
-func modelPod(p *corev1.Pod) model.Pod {
-	mp := model.Pod{
-		Namespace:   p.Namespace,
-		Name:        p.Name,
-		Labels:      maps.Clone(p.Labels),
-		Node:        p.Spec.NodeName,
-		IP:          p.Status.PodIP,
-		HostNetwork: p.Spec.HostNetwork,
-		Phase:       p.Status.Phase,
-	}
-	for _, ip := range p.Status.PodIPs {
-		if ip.IP != mp.IP {
-			mp.IPs = append(mp.IPs, ip.IP)
-		}
-	}
-	for _, ctr := range p.Spec.Containers {
-		for _, cp := range ctr.Ports {
-			mp.Ports = append(mp.Ports, model.ContainerPort{Name: cp.Name, Port: cp.ContainerPort, Protocol: cp.Protocol})
-		}
-	}
-	return mp
 }

@@ -2,7 +2,6 @@ package netns
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -23,7 +22,7 @@ import (
 
 // RootPrefix starts every name a netns cluster creates: network namespaces,
 // links, run directories. Cleanup matches on it.
-const RootPrefix = "npc-"
+const RootPrefix = provider.RunNamePrefix
 
 // runDirRoot holds one directory per run: the owner's PID, agent sockets and
 // agent logs.
@@ -154,15 +153,8 @@ func Create(ctx context.Context, opts ...Option) (*Cluster, error) {
 // newRunPrefix returns RootPrefix plus four random characters and a dash,
 // e.g. "npc-k3x9-": short enough for interface names, unique per run.
 func newRunPrefix() (string, error) {
-	const alphabet = "abcdefghijklmnopqrstuvwxyz0123456789"
-	b := make([]byte, 4)
-	if _, err := rand.Read(b); err != nil {
-		return "", fmt.Errorf("random run prefix: %w", err)
-	}
-	for i := range b {
-		b[i] = alphabet[int(b[i])%len(alphabet)]
-	}
-	return RootPrefix + string(b) + "-", nil
+	name, err := provider.NewRunName()
+	return name + "-", err
 }
 
 // Name returns the run prefix.

@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/netpolcheck/netpolcheck/probes/matrix"
@@ -107,8 +109,12 @@ type Provider struct {
 	Cleanup func(ctx context.Context, all bool) ([]string, error)
 }
 
-// NewRunName returns "npc-" and four random characters: short enough for
-// container and interface names, unique per run; cleanup matches the prefix.
+// RunNamePrefix starts every run's name, whatever the provider: cleanup
+// matches on it.
+const RunNamePrefix = "npc-"
+
+// NewRunName returns RunNamePrefix and four random characters: short enough
+// for container and interface names, unique per run.
 func NewRunName() (string, error) {
 	const alphabet = "abcdefghijklmnopqrstuvwxyz0123456789"
 	b := make([]byte, 4)
@@ -118,5 +124,31 @@ func NewRunName() (string, error) {
 	for i := range b {
 		b[i] = alphabet[int(b[i])%len(alphabet)]
 	}
-	return "npc-" + string(b), nil
+	return RunNamePrefix + string(b), nil
+}
+
+// PodFromAPI reads a pod object as the model sees it: labels, node, IPs,
+// host networking, phase and declared container ports. Providers that
+// rename nodes map Node afterwards.
+func PodFromAPI(p *corev1.Pod) model.Pod {
+	mp := model.Pod{
+		Namespace:   p.Namespace,
+		Name:        p.Name,
+		Labels:      maps.Clone(p.Labels),
+		Node:        p.Spec.NodeName,
+		IP:          p.Status.PodIP,
+		HostNetwork: p.Spec.HostNetwork,
+		Phase:       p.Status.Phase,
+	}
+	for _, ip := range p.Status.PodIPs {
+		if ip.IP != mp.IP {
+			mp.IPs = append(mp.IPs, ip.IP)
+		}
+	}
+	for _, ctr := range p.Spec.Containers {
+		for _, cp := range ctr.Ports {
+			mp.Ports = append(mp.Ports, model.ContainerPort{Name: cp.Name, Port: cp.ContainerPort, Protocol: cp.Protocol})
+		}
+	}
+	return mp
 }
