@@ -167,6 +167,44 @@ func guardScenarios() []guardScenario {
 			caught: wantError("not proven"),
 		},
 		{
+			// x/a may send nothing and serves no probed port, so it is only
+			// a source; its node lost the route to it, so its replies are
+			// lost and every one of its cells times out like a denial.
+			name:  "a source cut off from its node is unproven",
+			guard: guardDenialProof,
+			run: func(t *testing.T, c *netns.Cluster, newRunner func(...Option) *Runner) StepResult {
+				topo := smallTopology()
+				topo.Pods[0].Ports = []model.ContainerPort{{Name: "serve-81-tcp", Port: 81, Protocol: corev1.ProtocolTCP}}
+				step := cases.Step{
+					Name:    "x/a sends nothing",
+					Actions: []cases.Action{{CreatePolicy: denyAllFromXA(networkingv1.PolicyTypeEgress)}},
+					Probes:  []model.PortProtocol{{Port: 80, Protocol: corev1.ProtocolTCP}},
+				}
+				tc := cases.Case{Name: "x/a detached", Topology: topo, Steps: []cases.Step{step}}
+				return runOne(t, c, newRunner, tc, step, 2, func() {
+					if err := c.DeletePodRoute(xa); err != nil {
+						t.Fatal(err)
+					}
+				}, nil)
+			},
+			caught: wantError("did not reach the source"),
+		},
+		{
+			// x/a (node-1) may neither send nor receive, and every cell
+			// between the nodes involves it; x/b's node loses its uplink,
+			// so all of them time out like denials.
+			name:  "nodes cut apart are unproven",
+			guard: guardDenialProof,
+			run: func(t *testing.T, c *netns.Cluster, newRunner func(...Option) *Runner) StepResult {
+				step := cases.Step{Name: "x/a isolated both ways", Actions: []cases.Action{{CreatePolicy: denyAllFromXA(networkingv1.PolicyTypeIngress, networkingv1.PolicyTypeEgress)}}}
+				tc := cases.Case{Name: "node-2 loses its uplink", Topology: smallTopology()}
+				return runOne(t, c, newRunner, tc, step, 2, func() {
+					inNode(t, c, xb, "ip", "link", "set", "eth0", "down")
+				}, nil)
+			},
+			caught: wantError("did not reach node"),
+		},
+		{
 			// A filter that comes and goes every round matches every other
 			// round: never twice in a row.
 			name:  "a rule toggled every round does not converge",
@@ -317,5 +355,22 @@ func ipNetNSExec(t *testing.T, ns string, argv ...string) {
 	args := append([]string{"netns", "exec", ns}, argv...)
 	if out, err := exec.Command("ip", args...).CombinedOutput(); err != nil {
 		t.Errorf("ip %s: %v: %s", strings.Join(args, " "), err, out)
+	}
+}
+
+// A server that does not answer its own pod is the pod's problem, not the
+// enforcer's: the cells into it are unproven, and the step is an
+// infrastructure error naming the server, even though the node still
+// reaches it. (Without the self check the step would fail anyway, on the
+// self cell, but blamed on the enforcer.)
+func TestAServerThatRefusesItsOwnPodIsAnInfrastructureError(t *testing.T) {
+	c := newCluster(t)
+	tc := cases.Case{Name: "x/a refuses itself", Topology: smallTopology()}
+	sr := runOne(t, c, guardedRunner(nil), tc, cases.Step{Name: "isolate x/a", Actions: []cases.Action{{CreatePolicy: denyIngressToXA()}}}, 2, func() {
+		ip := podIP(t, c, xa)
+		inPod(t, c, xa, "iptables", "-w", "-I", "INPUT", "-s", ip, "-d", ip, "-p", "tcp", "--dport", "80", "-j", "REJECT", "--reject-with", "tcp-reset")
+	}, nil)
+	if err := wantError("x/a did not answer itself on 80/TCP")(sr); err != nil {
+		t.Error(err)
 	}
 }
