@@ -68,12 +68,6 @@ func rawClientFor(ipv4 bool) (*rawSCTPClient, error) {
 	return rc.client, rc.err
 }
 
-// Ephemeral ports as Linux picks them by default.
-const (
-	ephemeralLow  = 32768
-	ephemeralHigh = 60999
-)
-
 func randomUint32() uint32 {
 	var b [4]byte
 	_, _ = rand.Read(b[:])
@@ -83,11 +77,13 @@ func randomUint32() uint32 {
 func (c *rawSCTPClient) register(target netip.AddrPort) (*sctpAttempt, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if len(c.inFlight) >= ephemeralHigh-ephemeralLow {
+	if len(c.inFlight) >= sourcePortCount {
 		return nil, errors.New("no free local SCTP port")
 	}
 	for {
-		port := uint16(ephemeralLow + randomUint32()%(ephemeralHigh-ephemeralLow+1))
+		// A fresh port per destination (sourceport.go); one that another
+		// probe in flight holds is skipped, as the next slot is free.
+		port := probeSourcePorts.next(SCTP, target)
 		if _, busy := c.inFlight[port]; busy {
 			continue
 		}

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -29,7 +30,7 @@ const firstResend = 100 * time.Millisecond
 // same drop: the kernel ignores it and retransmits the SYN, so a local DROP
 // of TCP times out.)
 func connectUDP(ctx context.Context, target netip.AddrPort) (string, error) {
-	conn, err := net.DialUDP(networkFor("udp", target), nil, net.UDPAddrFromAddrPort(target))
+	conn, err := dialUDPFromFreshPort(ctx, target)
 	if err != nil {
 		return "", err
 	}
@@ -64,6 +65,41 @@ func connectUDP(ctx context.Context, target netip.AddrPort) (string, error) {
 		}
 		wait *= 2
 	}
+}
+
+// bindAttempts bounds the ports tried when others are taken by sockets that
+// are not ours (on a node's network, say).
+const bindAttempts = 16
+
+// dialUDPFromFreshPort connects a UDP socket to target from the source port
+// probeSourcePorts gives it (see sourceport.go). SO_REUSEADDR lets probes to
+// different destinations share a port: each connected socket receives only
+// its own peer's datagrams and ICMP errors.
+func dialUDPFromFreshPort(ctx context.Context, target netip.AddrPort) (*net.UDPConn, error) {
+	var lastErr error
+	for range bindAttempts {
+		port := probeSourcePorts.next(UDP, target)
+		d := net.Dialer{LocalAddr: &net.UDPAddr{Port: int(port)}, Control: setReuseAddr}
+		conn, err := d.DialContext(ctx, networkFor("udp", target), target.String())
+		if err == nil {
+			return conn.(*net.UDPConn), nil
+		}
+		if !errors.Is(err, unix.EADDRINUSE) {
+			return nil, err
+		}
+		lastErr = err
+	}
+	return nil, fmt.Errorf("no free UDP source port after %d tries: %w", bindAttempts, lastErr)
+}
+
+func setReuseAddr(_, _ string, raw syscall.RawConn) error {
+	var sockErr error
+	if err := raw.Control(func(fd uintptr) {
+		sockErr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_REUSEADDR, 1)
+	}); err != nil {
+		return err
+	}
+	return sockErr
 }
 
 func setRecvErr(conn *net.UDPConn, ipv4 bool) error {
