@@ -48,6 +48,9 @@ kind-node-image:
 # FOCUS and LABELS select cases (Ginkgo focus regex and label filter); NODES
 # is the number of workers; KIND_CONFIG replaces the kind configuration;
 # NODE_IMAGE uses a published kind node image instead of building one.
+# A user's plugin: ENFORCER_MANIFESTS=DIR (its YAML, applied once the cluster
+# is up), LOAD_IMAGES="a.tar b.tar" (its images, loaded into every node) and
+# CNI=manifests when the plugin is also the network (default builtin).
 ENFORCER ?= reference
 NODES ?= 2
 # DEADLINE bounds each step's convergence: a real cluster's rounds take
@@ -59,6 +62,7 @@ conformance: images $(if $(KUBECONFIG)$(NODE_IMAGE),,kind-node-image)
 	NETPOLCHECK_CLUSTER=$(CONFORMANCE_CLUSTER) NETPOLCHECK_ENFORCER=$(ENFORCER) NETPOLCHECK_KEEP=$(KEEP) \
 	NETPOLCHECK_NODES=$(NODES) NETPOLCHECK_DEADLINE=$(DEADLINE) NETPOLCHECK_KIND_CONFIG=$(KIND_CONFIG) NETPOLCHECK_IMAGES=$(CURDIR)/$(OUT)/images \
 	NETPOLCHECK_RESULTS=$(CURDIR)/$(OUT)/results.jsonl NETPOLCHECK_NODE_IMAGE=$(NODE_IMAGE) \
+	NETPOLCHECK_ENFORCER_MANIFESTS=$(ENFORCER_MANIFESTS) NETPOLCHECK_LOAD_IMAGES="$(LOAD_IMAGES)" NETPOLCHECK_CNI=$(CNI) \
 	$(GO) test -count=1 -v -timeout 90m ./suites/core -args --ginkgo.no-color --ginkgo.fail-on-empty --ginkgo.junit-report=$(CURDIR)/$(OUT)/junit.xml \
 		$(if $(FOCUS),--ginkgo.focus='$(FOCUS)') $(if $(LABELS),--ginkgo.label-filter='$(LABELS)')
 

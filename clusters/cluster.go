@@ -11,4 +11,15 @@ const (
 	EnforcerReference = provider.EnforcerReference
 	// EnforcerNone runs without any enforcer: every denial must fail.
 	EnforcerNone = provider.EnforcerNone
+	// EnforcerManifests is a user's plugin, applied from the directory given
+	// WithEnforcerManifests.
+	EnforcerManifests = provider.EnforcerManifests
+)
+
+// Values of WithProbeMode and WithCNI.
+const (
+	ProbeModeBatch   = provider.ProbeModeBatch
+	ProbeModePerCell = provider.ProbeModePerCell
+	CNIBuiltin       = provider.CNIBuiltin
+	CNIManifests     = provider.CNIManifests
 )

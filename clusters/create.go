@@ -46,6 +46,26 @@ func WithKubeconfig(path, context string) Option {
 	return func(o *provider.Options) { o.Kubeconfig, o.Context = path, context }
 }
 
+// WithEnforcerManifests names the directory of the manifests applied for
+// the enforcer "manifests" (a user's plugin).
+func WithEnforcerManifests(dir string) Option {
+	return func(o *provider.Options) { o.EnforcerManifests = dir }
+}
+
+// WithLoadImages loads these image tarballs into every node of a cluster
+// the provider builds.
+func WithLoadImages(tars ...string) Option {
+	return func(o *provider.Options) { o.LoadImages = append(o.LoadImages, tars...) }
+}
+
+// WithCNI says who networks pods on a cluster the provider builds:
+// "builtin" (default) or "manifests" (the enforcer's manifests).
+func WithCNI(cni string) Option { return func(o *provider.Options) { o.CNI = cni } }
+
+// WithProbeMode picks how probes reach pods on Kubernetes clusters:
+// "batch" (default) or "per-cell" (the upstream e2e way, a baseline).
+func WithProbeMode(mode string) Option { return func(o *provider.Options) { o.ProbeMode = mode } }
+
 // WithLogger sends the provider's progress to logger (default: discarded).
 func WithLogger(logger *slog.Logger) Option { return func(o *provider.Options) { o.Logger = logger } }
 

@@ -8,6 +8,7 @@ package existing
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 
@@ -37,6 +38,9 @@ func Provider() provider.Provider {
 // ~/.kube/config) and opts.Context name.
 func Attach(ctx context.Context, opts provider.Options) (*kube.Cluster, error) {
 	opts = opts.Defaults()
+	if len(opts.LoadImages) > 0 || opts.CNI == provider.CNIManifests {
+		return nil, errors.New("existing cluster: images cannot be loaded into its nodes and its CNI is its own; push the images to a registry its nodes pull from")
+	}
 	rules := clientcmd.NewDefaultClientConfigLoadingRules()
 	if opts.Kubeconfig != "" {
 		rules.ExplicitPath = opts.Kubeconfig
@@ -57,5 +61,6 @@ func Attach(ctx context.Context, opts provider.Options) (*kube.Cluster, error) {
 	return kube.New(ctx, kube.Config{
 		Name: name, REST: rest, ProbeImage: probe, EnforcerImage: images.EnforcerImageName,
 		DenyAction: opts.DenyAction, RawSCTP: true, Logger: opts.Logger,
+		EnforcerManifests: opts.EnforcerManifests, ProbeMode: opts.ProbeMode,
 	})
 }

@@ -178,6 +178,7 @@ func Create(ctx context.Context, opts provider.Options) (c *Cluster, err error) 
 		ProbeImage: images.ProbeImageName, EnforcerImage: images.EnforcerImageName,
 		APIServer: apiServer, DenyAction: opts.DenyAction,
 		RawSCTP: !kernelHasSCTP(), Logger: log,
+		EnforcerManifests: opts.EnforcerManifests, ProbeMode: opts.ProbeMode,
 	})
 	return c, err
 }

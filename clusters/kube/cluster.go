@@ -49,6 +49,12 @@ type Config struct {
 	APIServer string
 	// DenyAction is the reference enforcer's: reject (default) or drop.
 	DenyAction string
+	// EnforcerManifests is the directory applied for the enforcer
+	// "manifests" (a user's plugin).
+	EnforcerManifests string
+	// ProbeMode is provider.ProbeModeBatch (empty too) or
+	// provider.ProbeModePerCell.
+	ProbeMode string
 	// RawSCTP: the nodes' kernels lack SCTP, so probes speak it over raw
 	// sockets and need NET_RAW.
 	RawSCTP bool

@@ -2,6 +2,8 @@ package netns
 
 import (
 	"context"
+	"errors"
+	"fmt"
 
 	"github.com/netpolcheck/netpolcheck/clusters/provider"
 )
@@ -12,6 +14,9 @@ func Provider() provider.Provider {
 		Name: "netns",
 		Create: func(ctx context.Context, opts provider.Options) (provider.Cluster, error) {
 			opts = opts.Defaults()
+			if err := kubernetesOnly(opts); err != nil {
+				return nil, err
+			}
 			nopts := []Option{WithLogger(opts.Logger)}
 			if opts.Nodes > 0 {
 				nopts = append(nopts, WithNodes(opts.Nodes))
@@ -26,3 +31,19 @@ func Provider() provider.Provider {
 }
 
 var _ provider.Cluster = (*Cluster)(nil)
+
+// kubernetesOnly refuses the options that only mean something on a real
+// Kubernetes cluster: the netns cluster has no images, no CNI and no exec.
+func kubernetesOnly(opts provider.Options) error {
+	switch {
+	case opts.EnforcerManifests != "":
+		return errors.New("netns cluster: a plugin's manifests need a real cluster (--cluster kind or existing)")
+	case len(opts.LoadImages) > 0:
+		return errors.New("netns cluster: it runs no images; --load-image is for kind")
+	case opts.CNI != "" && opts.CNI != provider.CNIBuiltin:
+		return fmt.Errorf("netns cluster: CNI %q: its pods are wired by the provider itself", opts.CNI)
+	case opts.ProbeMode != "" && opts.ProbeMode != provider.ProbeModeBatch:
+		return fmt.Errorf("netns cluster: probe mode %q is a baseline for clusters probed through the Kubernetes API (kind, existing)", opts.ProbeMode)
+	}
+	return nil
+}

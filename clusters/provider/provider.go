@@ -61,6 +61,9 @@ const (
 	EnforcerReference = "reference"
 	// EnforcerNone runs without any enforcer: every denial must fail.
 	EnforcerNone = "none"
+	// EnforcerManifests is a user's plugin, applied from
+	// Options.EnforcerManifests.
+	EnforcerManifests = "manifests"
 )
 
 // Options are what every provider is created with.
@@ -84,7 +87,42 @@ type Options struct {
 	KindConfig string
 	// Kubeconfig and Context select an existing cluster.
 	Kubeconfig, Context string
+	// EnforcerManifests is the directory of a user's plugin manifests
+	// (YAML, every *.yaml and *.yml file in it), applied when the enforcer
+	// under test is EnforcerManifests.
+	EnforcerManifests string
+	// LoadImages are image tarballs (docker save or OCI archives) loaded
+	// into every node of a cluster the provider builds: a user's plugin's
+	// images, where no registry answers.
+	LoadImages []string
+	// CNI says who gives pods their network on a cluster the provider
+	// builds: CNIBuiltin (empty too) or CNIManifests.
+	CNI string
+	// ProbeMode is how probes reach the pods: ProbeModeBatch (empty too) or
+	// ProbeModePerCell, the baseline to measure against.
+	ProbeMode string
 }
+
+// Values of Options.CNI.
+const (
+	// CNIBuiltin is the provider's own plain routed network, which enforces
+	// nothing.
+	CNIBuiltin = "builtin"
+	// CNIManifests leaves pods without a network until the enforcer's
+	// manifests install one: plugins that are also the CNI.
+	CNIManifests = "manifests"
+)
+
+// Values of Options.ProbeMode.
+const (
+	// ProbeModeBatch sends each source's whole round as one batch over a
+	// stream kept open per source pod.
+	ProbeModeBatch = "batch"
+	// ProbeModePerCell probes the way the upstream e2e suite does: one exec
+	// of a single connect per cell, three at a time. It exists to measure
+	// ProbeModeBatch against.
+	ProbeModePerCell = "per-cell"
+)
 
 // Defaults fills what the caller left unset.
 func (o Options) Defaults() Options {

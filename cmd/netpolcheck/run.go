@@ -38,6 +38,11 @@ type runFlags struct {
 	imagesDir    string
 	nodeImage    string
 	kindConfig   string
+	// A user's plugin on kind or an existing cluster, and the probe mode.
+	enforcerManifests string
+	loadImages        []string
+	cni               string
+	probeMode         string
 }
 
 func newRunCommand() *cobra.Command {
@@ -94,11 +99,15 @@ failed cases' reports then go to stderr); with --list, the list.`,
 	fl.StringVar(&f.nodeImage, "node-image", "", "kind node image to use instead of building the offline one")
 	fl.StringVar(&f.kindConfig, "kind-config", "", "kind cluster configuration file replacing the default")
 	fl.IntVar(&f.dumpStep, "dump-step", 0, "with --dump-case, only the state after this step (from 1)")
+	fl.StringVar(&f.enforcerManifests, "enforcer-manifests", "", "directory of a plugin's manifests (*.yaml, *.yml), applied once the cluster is up; the plugin becomes the enforcer under test (kind, existing)")
+	fl.StringArrayVar(&f.loadImages, "load-image", nil, "image tarball (docker save or OCI archive) to load into every kind node, e.g. the plugin's (repeatable)")
+	fl.StringVar(&f.cni, "cni", clusters.CNIBuiltin, "who networks pods on kind: "+clusters.CNIBuiltin+" (a plain routed network that enforces nothing) or "+clusters.CNIManifests+" (the plugin's manifests install the CNI)")
+	fl.StringVar(&f.probeMode, "probe-mode", clusters.ProbeModeBatch, "how probes reach pods on kind and existing clusters: "+clusters.ProbeModeBatch+" (a stream per source pod, a batch per round) or "+clusters.ProbeModePerCell+" (one exec per cell, 3 at a time, as the upstream e2e suite does: a baseline)")
 	return cmd
 }
 
 var (
-	enforcers   = []string{clusters.EnforcerReference, clusters.EnforcerNone}
+	enforcers   = []string{clusters.EnforcerReference, clusters.EnforcerNone, clusters.EnforcerManifests}
 	denyActions = []string{"reject", "drop"}
 )
 
@@ -120,6 +129,9 @@ func (f runFlags) validate() ([]cases.Case, error) {
 	}
 	if !slices.Contains(enforcers, f.enforcer) {
 		return nil, fmt.Errorf("--enforcer %q: want %s", f.enforcer, strings.Join(enforcers, " or "))
+	}
+	if err := f.validatePlugin(); err != nil {
+		return nil, err
 	}
 	if !slices.Contains(denyActions, f.denyAction) {
 		return nil, fmt.Errorf("--deny-action %q: want %s", f.denyAction, strings.Join(denyActions, " or "))
@@ -147,6 +159,58 @@ func (f runFlags) validate() ([]cases.Case, error) {
 		return nil, fmt.Errorf("--nodes %d: the selected cases need at least %d (%s)", f.nodes, need, why)
 	}
 	return selected, nil
+}
+
+// validatePlugin checks the flags of a user's plugin and the probe mode,
+// which only mean something on Kubernetes clusters.
+func (f runFlags) validatePlugin() error {
+	kubernetes := f.cluster == "kind" || f.cluster == "existing"
+	switch {
+	case f.enforcer == clusters.EnforcerManifests && f.enforcerManifests == "":
+		return fmt.Errorf("--enforcer %s: give the plugin's manifests with --enforcer-manifests DIR", clusters.EnforcerManifests)
+	case f.enforcerManifests != "" && f.enforcer != clusters.EnforcerManifests:
+		return fmt.Errorf("--enforcer-manifests %s with --enforcer %s: the manifests are the enforcer under test; use --enforcer %s", f.enforcerManifests, f.enforcer, clusters.EnforcerManifests)
+	case f.enforcerManifests != "" && !kubernetes:
+		return fmt.Errorf("--enforcer-manifests needs a real cluster: --cluster kind or existing, not %s", f.cluster)
+	case len(f.loadImages) > 0 && f.cluster != "kind":
+		return fmt.Errorf("--load-image loads tarballs into kind nodes; --cluster %s cannot take them", f.cluster)
+	case f.cni != clusters.CNIBuiltin && f.cni != clusters.CNIManifests:
+		return fmt.Errorf("--cni %q: want %s or %s", f.cni, clusters.CNIBuiltin, clusters.CNIManifests)
+	case f.cni == clusters.CNIManifests && (f.cluster != "kind" || f.enforcerManifests == ""):
+		return fmt.Errorf("--cni %s: the plugin's manifests must install the CNI, so it needs --cluster kind and --enforcer-manifests", clusters.CNIManifests)
+	case f.probeMode != clusters.ProbeModeBatch && f.probeMode != clusters.ProbeModePerCell:
+		return fmt.Errorf("--probe-mode %q: want %s or %s", f.probeMode, clusters.ProbeModeBatch, clusters.ProbeModePerCell)
+	case f.probeMode == clusters.ProbeModePerCell && !kubernetes:
+		return fmt.Errorf("--probe-mode %s probes through the Kubernetes API: --cluster kind or existing, not %s", clusters.ProbeModePerCell, f.cluster)
+	}
+	if f.enforcerManifests != "" {
+		if err := checkManifestsDir(f.enforcerManifests); err != nil {
+			return err
+		}
+	}
+	for _, tar := range f.loadImages {
+		if st, err := os.Stat(tar); err != nil || st.IsDir() {
+			return fmt.Errorf("--load-image %s: not a file", tar)
+		}
+	}
+	return nil
+}
+
+// checkManifestsDir makes sure dir holds at least one YAML file.
+func checkManifestsDir(dir string) error {
+	st, err := os.Stat(dir)
+	if err != nil || !st.IsDir() {
+		return fmt.Errorf("--enforcer-manifests %s: not a directory", dir)
+	}
+	var yamls []string
+	for _, pattern := range []string{"*.yaml", "*.yml"} {
+		m, _ := filepath.Glob(filepath.Join(dir, pattern))
+		yamls = append(yamls, m...)
+	}
+	if len(yamls) == 0 {
+		return fmt.Errorf("--enforcer-manifests %s: no *.yaml or *.yml file in it", dir)
+	}
+	return nil
 }
 
 // checkResultsPath makes sure --results can be created later, without
@@ -188,7 +252,8 @@ func runCases(ctx context.Context, f runFlags, stdout, stderr io.Writer) (err er
 	logger := newLogger(progress.logWriter(), f.verbosity)
 	progress.status("creating %s cluster", f.cluster)
 	cluster, err := clusters.Create(ctx, f.cluster, clusters.WithNodes(f.nodes), clusters.WithDenyAction(f.denyAction), clusters.WithLogger(logger),
-		clusters.WithKubeconfig(f.kubeconfig, f.context), clusters.WithImagesDir(f.imagesDir), clusters.WithNodeImage(f.nodeImage), clusters.WithKindConfig(f.kindConfig))
+		clusters.WithKubeconfig(f.kubeconfig, f.context), clusters.WithImagesDir(f.imagesDir), clusters.WithNodeImage(f.nodeImage), clusters.WithKindConfig(f.kindConfig),
+		clusters.WithEnforcerManifests(f.enforcerManifests), clusters.WithLoadImages(f.loadImages...), clusters.WithCNI(f.cni), clusters.WithProbeMode(f.probeMode))
 	if err != nil {
 		if ctx.Err() != nil {
 			return interrupted(fmt.Sprintf("creating the %s cluster", f.cluster))

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -41,6 +42,14 @@ const (
 	deadlineEnv = "NETPOLCHECK_DEADLINE"
 	// nodesEnv is the number of nodes (netns) or workers (kind) to create.
 	nodesEnv = "NETPOLCHECK_NODES"
+	// enforcerManifestsEnv names the directory of a user's plugin
+	// manifests; it makes the enforcer under test "manifests".
+	enforcerManifestsEnv = "NETPOLCHECK_ENFORCER_MANIFESTS"
+	// loadImagesEnv lists image tarballs (separated by spaces) loaded into
+	// every kind node: the plugin's images.
+	loadImagesEnv = "NETPOLCHECK_LOAD_IMAGES"
+	// cniEnv is builtin (default) or manifests (the plugin is the CNI).
+	cniEnv = "NETPOLCHECK_CNI"
 )
 
 // The one cluster and runner of the suite, set up in BeforeSuite.
@@ -59,6 +68,13 @@ func TestCore(t *testing.T) {
 var _ = BeforeSuite(func(ctx SpecContext) {
 	provider := envOr(clusterEnv, "netns")
 	enforcer := envOr(enforcerEnv, clusters.EnforcerReference)
+	manifests := os.Getenv(enforcerManifestsEnv)
+	if manifests != "" {
+		if enforcer != clusters.EnforcerReference && enforcer != clusters.EnforcerManifests {
+			Fail(fmt.Sprintf("%s=%s and %s=%s: a plugin's manifests are the enforcer under test; leave %s unset", enforcerManifestsEnv, manifests, enforcerEnv, enforcer, enforcerEnv))
+		}
+		enforcer = clusters.EnforcerManifests
+	}
 	if provider == "netns" && os.Geteuid() != 0 {
 		Fail("the netns cluster creates network namespaces and iptables rules: run the suite as root, " +
 			"e.g. sudo -E env PATH=$PATH go test ./suites/...")
@@ -70,7 +86,10 @@ var _ = BeforeSuite(func(ctx SpecContext) {
 		clusters.WithNodeImage(os.Getenv(nodeImageEnv)),
 		clusters.WithKindConfig(os.Getenv(kindConfigEnv)),
 		clusters.WithKubeconfig(os.Getenv("KUBECONFIG"), ""),
-		clusters.WithNodes(nodes()))
+		clusters.WithNodes(nodes()),
+		clusters.WithEnforcerManifests(manifests),
+		clusters.WithLoadImages(strings.Fields(os.Getenv(loadImagesEnv))...),
+		clusters.WithCNI(os.Getenv(cniEnv)))
 	Expect(err).NotTo(HaveOccurred(), "create the %s cluster (%s=%s)", provider, clusterEnv, provider)
 	DeferCleanup(func(ctx SpecContext) {
 		if os.Getenv(keepEnv) == "1" {
