@@ -2,7 +2,7 @@
 GO ?= go
 OUT ?= _output
 
-.PHONY: all setup build test vet bench fuzz images clean kind-node-image conformance
+.PHONY: all setup build test test-kind vet bench fuzz images clean kind-node-image conformance bench-probe
 
 all: build
 
@@ -65,6 +65,19 @@ conformance: images $(if $(KUBECONFIG)$(NODE_IMAGE),,kind-node-image)
 	NETPOLCHECK_ENFORCER_MANIFESTS=$(ENFORCER_MANIFESTS) NETPOLCHECK_LOAD_IMAGES="$(LOAD_IMAGES)" NETPOLCHECK_CNI=$(CNI) \
 	$(GO) test -count=1 -v -timeout 90m ./suites/core -args --ginkgo.no-color --ginkgo.fail-on-empty --ginkgo.junit-report=$(CURDIR)/$(OUT)/junit.xml \
 		$(if $(FOCUS),--ginkgo.focus='$(FOCUS)') $(if $(LABELS),--ginkgo.label-filter='$(LABELS)')
+
+# test-kind runs the tests that build kind clusters (the guard and the
+# preflight on a real cluster, a plugin from manifests): minutes each, and
+# the node image first if it is not cached.
+test-kind: images kind-node-image
+	NETPOLCHECK_KIND_TESTS=1 $(GO) test -count=1 -v -timeout 40m ./clusters/kind/
+
+# bench-probe times one probe of the full default matrix (486 cells) on a
+# kind cluster both ways, the default batch prober and the upstream e2e
+# suite's one exec per cell, with a rejecting and with a dropping reference
+# enforcer, and prints the ratio. It builds and deletes two clusters.
+bench-probe: images kind-node-image
+	$(GO) test -run '^$$' -bench BenchmarkProbeMatrix -benchtime 1x -timeout 60m ./suites/bench
 
 clean:
 	rm -rf $(OUT)

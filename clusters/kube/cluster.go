@@ -70,6 +70,7 @@ type Cluster struct {
 	// back.
 	nodes, nodeNames map[string]string
 	prober           *execProber
+	perCell          *perCellProber
 }
 
 var _ provider.Cluster = (*Cluster)(nil)
@@ -90,6 +91,12 @@ func New(ctx context.Context, cfg Config) (*Cluster, error) {
 	}
 	c := &Cluster{cfg: cfg, client: client, log: cfg.Logger, nodes: map[string]string{}, nodeNames: map[string]string{}}
 	c.prober = newExecProber(cfg.REST, client, c)
+	c.perCell = newPerCellProber(c.prober)
+	switch cfg.ProbeMode {
+	case "", provider.ProbeModeBatch, provider.ProbeModePerCell:
+	default:
+		return nil, fmt.Errorf("cluster %s: probe mode %q: want %s or %s", cfg.Name, cfg.ProbeMode, provider.ProbeModeBatch, provider.ProbeModePerCell)
+	}
 	if err := c.mapNodes(ctx); err != nil {
 		return nil, err
 	}
@@ -136,7 +143,16 @@ func (c *Cluster) Name() string { return c.cfg.Name }
 func (c *Cluster) Client() kubernetes.Interface { return c.client }
 
 // Prober runs batches through exec into the source's pod.
-func (c *Cluster) Prober() matrix.Prober { return c.prober }
+func (c *Cluster) Prober() matrix.Prober {
+	if c.cfg.ProbeMode == provider.ProbeModePerCell {
+		return c.perCell
+	}
+	return c.prober
+}
+
+// PerCellProber probes one exec per cell, whatever the probe mode: the
+// baseline make bench-probe times against Prober on the same cluster.
+func (c *Cluster) PerCellProber() matrix.Prober { return c.perCell }
 
 // Topology reads the run's namespaces and pods back from the API, with node
 // names as the topology knows them.
