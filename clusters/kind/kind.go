@@ -61,6 +61,9 @@ type Cluster struct {
 	kubeconfig  string
 	removeGuard func() error
 	log         *slog.Logger
+	// cni is provider.CNIManifests when the enforcer's manifests network
+	// the pods, so nodes become Ready only once they are applied.
+	cni string
 }
 
 // Create builds a kind cluster with opts.Nodes workers (default 2) and
@@ -68,6 +71,12 @@ type Cluster struct {
 func Create(ctx context.Context, opts provider.Options) (c *Cluster, err error) {
 	opts = opts.Defaults()
 	log := opts.Logger
+	switch {
+	case opts.CNI != "" && opts.CNI != provider.CNIBuiltin && opts.CNI != provider.CNIManifests:
+		return nil, fmt.Errorf("kind cluster: CNI %q: want %s or %s", opts.CNI, provider.CNIBuiltin, provider.CNIManifests)
+	case opts.CNI == provider.CNIManifests && opts.EnforcerManifests == "":
+		return nil, fmt.Errorf("kind cluster: CNI %s: the enforcer's manifests must install the CNI, and none are given", provider.CNIManifests)
+	}
 	workers := opts.Nodes
 	if workers <= 0 {
 		workers = 2
@@ -76,7 +85,7 @@ func Create(ctx context.Context, opts provider.Options) (c *Cluster, err error) 
 	if err != nil {
 		return nil, err
 	}
-	c = &Cluster{name: name, log: log, removeGuard: func() error { return nil }}
+	c = &Cluster{name: name, log: log, removeGuard: func() error { return nil }, cni: opts.CNI}
 	defer func() {
 		if err != nil {
 			err = errors.Join(err, c.Destroy(context.WithoutCancel(ctx)))
@@ -153,21 +162,37 @@ func Create(ctx context.Context, opts provider.Options) (c *Cluster, err error) 
 		return c, err
 	}
 	start = time.Now()
-	if err := configureCNI(ctx, client, all); err != nil {
+	if err := tuneNodes(ctx, all); err != nil {
 		return c, err
 	}
-	if err := waitNodesReady(ctx, client); err != nil {
-		return c, err
+	if c.cni == provider.CNIManifests {
+		// The plugin's manifests bring the CNI; until InstallEnforcer
+		// applies them the nodes are NotReady, which the harness's own
+		// pods survive: node agents are hostNetwork, pinned to their
+		// node and tolerate every taint.
+		log.Info("no CNI until the enforcer's manifests install one", "cluster", name)
+	} else {
+		if err := configureCNI(ctx, client, all); err != nil {
+			return c, err
+		}
+		if err := waitNodesReady(ctx, client); err != nil {
+			return c, err
+		}
+		phase("CNI configured, nodes ready", start)
 	}
-	phase("CNI configured, nodes ready", start)
 
 	start = time.Now()
 	for _, tar := range []string{"probe.tar", "enforcer.tar"} {
 		if err := loadArchive(all, filepath.Join(opts.ImagesDir, tar)); err != nil {
+			return c, fmt.Errorf("%w (run `make images` first)", err)
+		}
+	}
+	for _, tar := range opts.LoadImages {
+		if err := loadArchive(all, tar); err != nil {
 			return c, err
 		}
 	}
-	phase("images loaded", start)
+	phase(fmt.Sprintf("%d image archives loaded", 2+len(opts.LoadImages)), start)
 
 	apiServer, err := apiServerEndpoint(all)
 	if err != nil {
@@ -199,6 +224,40 @@ func defaultConfig(workers int) *v1alpha4.Cluster {
 	}
 	v1alpha4.SetDefaultsCluster(cfg)
 	return cfg
+}
+
+// InstallEnforcer installs the enforcer under test. When its manifests are
+// also the CNI (provider.CNIManifests), it then waits for the nodes to
+// become Ready: only the plugin's CNI makes them so.
+func (c *Cluster) InstallEnforcer(ctx context.Context, name string) error {
+	if err := c.Cluster.InstallEnforcer(ctx, name); err != nil {
+		return err
+	}
+	if c.cni != provider.CNIManifests {
+		return nil
+	}
+	start := time.Now()
+	if err := waitNodesReady(ctx, c.Client()); err != nil {
+		return fmt.Errorf("with CNI %s the enforcer's manifests must install a CNI configuration on every node: %w", provider.CNIManifests, err)
+	}
+	c.log.Info("nodes ready on the plugin's CNI", "cluster", c.name, "took", time.Since(start).Round(time.Millisecond))
+	return nil
+}
+
+// tuneNodes sets what the harness needs of every node's network stack,
+// whoever networks the pods.
+func tuneNodes(ctx context.Context, all []nodes.Node) error {
+	for _, node := range all {
+		// A REJECTing enforcer answers every denied probe with an ICMP
+		// error from the node; the kernel's ICMP rate limit would swallow
+		// a round's burst of them and turn fast rejections into timeouts.
+		for _, sysctl := range []string{"net.ipv4.icmp_ratelimit=0", "net.ipv6.icmp.ratelimit=0"} {
+			if err := node.CommandContext(ctx, "sysctl", "-w", sysctl).Run(); err != nil {
+				return fmt.Errorf("sysctl %s on %s: %w", sysctl, node, err)
+			}
+		}
+	}
+	return nil
 }
 
 // configureCNI writes a ptp + host-local configuration on every node for
@@ -238,14 +297,6 @@ func configureCNI(ctx context.Context, client kubernetes.Interface, all []nodes.
 		cidr, ok := cidrOf[node.String()]
 		if !ok {
 			return fmt.Errorf("node %s is not registered", node)
-		}
-		// A REJECTing enforcer answers every denied probe with an ICMP
-		// error from the node; the kernel's ICMP rate limit would swallow
-		// a round's burst of them and turn fast rejections into timeouts.
-		for _, sysctl := range []string{"net.ipv4.icmp_ratelimit=0", "net.ipv6.icmp.ratelimit=0"} {
-			if err := node.CommandContext(ctx, "sysctl", "-w", sysctl).Run(); err != nil {
-				return fmt.Errorf("sysctl %s on %s: %w", sysctl, node, err)
-			}
 		}
 		if err := nodeutils.WriteFile(node, "/etc/cni/net.d/10-netpolcheck.conflist", ptpConfig(cidr)); err != nil {
 			return fmt.Errorf("CNI config on %s: %w", node, err)
@@ -304,11 +355,12 @@ func waitNodesReady(ctx context.Context, client kubernetes.Interface) error {
 	return nil
 }
 
+// loadArchive imports an image tarball into every node's containerd.
 func loadArchive(all []nodes.Node, path string) error {
 	for _, node := range all {
 		f, err := os.Open(path)
 		if err != nil {
-			return fmt.Errorf("image archive: %w (run `make images` first)", err)
+			return fmt.Errorf("image archive: %w", err)
 		}
 		err = nodeutils.LoadImageArchive(node, f)
 		f.Close()
@@ -347,12 +399,14 @@ func (c *Cluster) Name() string { return c.name }
 func (c *Cluster) Kubeconfig() string { return c.kubeconfig }
 
 // Release deletes the run's namespaces and keeps the cluster, its enforcer
-// and its guard, for later runs against it (`--cluster existing` with
-// Kubeconfig); `netpolcheck cluster cleanup --all` deletes it.
+// (the objects of its manifests too) and its guard, for later runs against
+// it (`--cluster existing` with Kubeconfig); `netpolcheck cluster cleanup
+// --all` deletes it.
 func (c *Cluster) Release(ctx context.Context) error {
 	if c.Cluster == nil {
 		return nil
 	}
+	c.Cluster.KeepEnforcer()
 	return c.Cluster.Destroy(ctx)
 }
 

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/go-logr/logr"
@@ -71,6 +72,11 @@ type Cluster struct {
 	nodes, nodeNames map[string]string
 	prober           *execProber
 	perCell          *perCellProber
+
+	// applied lists the objects of the enforcer's manifests this run
+	// created, in apply order: Destroy deletes them.
+	appliedMu sync.Mutex
+	applied   []appliedObject
 }
 
 var _ provider.Cluster = (*Cluster)(nil)
@@ -259,9 +265,11 @@ func (c *Cluster) ensureNamespace(ctx context.Context, name string, labels map[s
 	return nil
 }
 
-// Destroy deletes every namespace of the run and waits until they are gone.
-// An enforcer it installed stays: it is the cluster's network plugin now,
-// and goes with the cluster (kind) or stays for the next run (existing).
+// Destroy deletes every namespace of the run and waits until they are gone,
+// then the objects of a user's plugin that the run created (objects that
+// were there before stay; KeepEnforcer keeps them all). The reference
+// enforcer stays: it goes with the cluster (kind) or serves the next run
+// (existing).
 func (c *Cluster) Destroy(ctx context.Context) error {
 	c.prober.closeSessions()
 	var errs []error
@@ -290,6 +298,8 @@ func (c *Cluster) Destroy(ctx context.Context) error {
 			time.Sleep(500 * time.Millisecond)
 		}
 	}
+	// The plugin goes after the run's pods: their teardown may need it.
+	errs = append(errs, c.deleteManifests(ctx))
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("destroy run %s: %w", c.cfg.Name, err)
 	}

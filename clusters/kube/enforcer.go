@@ -34,9 +34,11 @@ func (c *Cluster) InstallEnforcer(ctx context.Context, name string) error {
 	switch name {
 	case provider.EnforcerNone:
 		return nil
+	case provider.EnforcerManifests:
+		return c.installManifests(ctx)
 	case provider.EnforcerReference:
 	default:
-		return fmt.Errorf("unknown enforcer %q (want %s or %s)", name, provider.EnforcerReference, provider.EnforcerNone)
+		return fmt.Errorf("unknown enforcer %q (want %s, %s or %s)", name, provider.EnforcerReference, provider.EnforcerManifests, provider.EnforcerNone)
 	}
 	deny := enforcer.DenyReject
 	if c.cfg.DenyAction != "" {
