@@ -124,8 +124,9 @@ func TestKindCluster(t *testing.T) {
 			t.Fatal("no pod x/a")
 		}
 		// A stray rule on every node, as a plugin's own policy engine
-		// left on would place: traffic forwarded to x/a is rejected.
-		rule := []string{"FORWARD", "-d", topo.Pods[i].IP + "/32", "-m", "comment", "--comment", "netpolcheck test: stray", "-j", "REJECT"}
+		// left on would place: new connections forwarded to x/a are
+		// rejected (x/a's own connections, and their replies, pass).
+		rule := []string{"FORWARD", "-d", topo.Pods[i].IP + "/32", "-m", "conntrack", "--ctstate", "NEW", "-m", "comment", "--comment", "netpolcheck test: stray", "-j", "REJECT"}
 		for _, node := range containersOf(c.Name()) {
 			dockerExec(t, node, append([]string{"iptables", "-I"}, rule...)...)
 			t.Cleanup(func() { _ = exec.Command("docker", append([]string{"exec", node, "iptables", "-D"}, rule...)...).Run() })
