@@ -72,7 +72,7 @@ func (p *execProber) session(namespace, pod, source string) *session {
 		return s
 	}
 	s := openSession(func(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer) error {
-		exec, err := p.executor(namespace, pod, []string{images.ProbeBinaryPath, "batch", "--stream"})
+		exec, err := p.executor(namespace, pod, []string{images.ProbeBinaryPath, "batch", "--stream"}, true)
 		if err != nil {
 			return err
 		}
@@ -102,12 +102,15 @@ func (p *execProber) closeSessions() {
 	}
 }
 
-func (p *execProber) executor(namespace, pod string, command []string) (remotecommand.Executor, error) {
+// executor prepares an exec of command in the pod's probe container. stdin
+// must match the StreamOptions the caller streams with: an exec that
+// announces stdin and never opens it is not ended by its command's exit.
+func (p *execProber) executor(namespace, pod string, command []string, stdin bool) (remotecommand.Executor, error) {
 	req := p.client.CoreV1().RESTClient().Post().Resource("pods").Namespace(namespace).Name(pod).SubResource("exec").
 		VersionedParams(&corev1.PodExecOptions{
 			Container: "probe",
 			Command:   command,
-			Stdin:     true, Stdout: true, Stderr: true,
+			Stdin:     stdin, Stdout: true, Stderr: true,
 		}, scheme.ParameterCodec)
 	return remotecommand.NewSPDYExecutor(p.rest, "POST", req.URL())
 }
@@ -125,7 +128,7 @@ func (p *execProber) execOnce(ctx context.Context, namespace, pod, source string
 	if err != nil {
 		return nil, err
 	}
-	exec, err := p.executor(namespace, pod, []string{images.ProbeBinaryPath, "batch"})
+	exec, err := p.executor(namespace, pod, []string{images.ProbeBinaryPath, "batch"}, true)
 	if err != nil {
 		return nil, fmt.Errorf("exec in %s: %w", source, err)
 	}

@@ -80,7 +80,7 @@ func (p *perCellProber) connect(ctx context.Context, namespace, pod string, prob
 	if probe.Expect != "" {
 		command = append(command, "--expect", probe.Expect)
 	}
-	exec, err := p.exec.executor(namespace, pod, command)
+	exec, err := p.exec.executor(namespace, pod, command, false)
 	if err != nil {
 		return errorResult(probe, err)
 	}
