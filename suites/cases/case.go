@@ -33,6 +33,14 @@ type Step struct {
 	Probes []model.PortProtocol
 	// Deadline overrides the runner's default convergence deadline.
 	Deadline time.Duration
+	// Unenforced judges the step as if no policy existed: nothing in the
+	// cluster is meant to enforce (the preflight's canary when the enforcer
+	// under test is none), and a policy that takes effect is a failure.
+	Unenforced bool
+	// Hold keeps the step probing at least this long after its actions,
+	// even once it has converged, so that a change that should not come
+	// (an enforcement nobody was meant to make) has the time to show.
+	Hold time.Duration
 }
 
 // Action is exactly one change to the cluster; exactly one field is set.

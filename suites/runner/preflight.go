@@ -21,21 +21,34 @@ import (
 //     something other than the enforcer under test filters traffic (a stray
 //     rule, a plugin's own enforcement left on), and no case could be
 //     trusted.
-//  2. Canary: unless nothing is meant to enforce (enforces false), a
-//     default-deny ingress policy in one namespace must take effect within
-//     the deadline, and the matrix must come back once it is removed. The
-//     time it took is the enforcer's readiness, reported.
+//  2. Canary: a default-deny ingress policy in one namespace must take
+//     effect within the deadline, and the matrix must come back once it is
+//     removed. The time it took is the enforcer's readiness, reported. When
+//     nothing is meant to enforce (enforces false), the canary must instead
+//     change nothing while it is watched: otherwise something else enforces
+//     policies (e.g. kindnet's own policy engine) and a run against "none"
+//     would pass cases it must fail.
 //
 // It returns an error that says which part failed and why; the result
 // carries the steps for a full description.
 func (r *Runner) Preflight(ctx context.Context, enforces bool) (PreflightResult, error) {
 	pf := PreflightResult{}
 	c := cases.Case{Name: "preflight"}
-	if enforces {
-		c.Steps = []cases.Step{
-			{Name: "canary: default-deny ingress in x", Actions: []cases.Action{{CreatePolicy: canaryPolicy()}}},
-			{Name: "canary removed", Actions: []cases.Action{{DeletePolicy: &cases.ObjectRef{Namespace: canaryNamespace, Name: canaryName}}}},
+	c.Steps = []cases.Step{
+		{Name: "canary: default-deny ingress in x", Actions: []cases.Action{{CreatePolicy: canaryPolicy()}}},
+		{Name: "canary removed", Actions: []cases.Action{{DeletePolicy: &cases.ObjectRef{Namespace: canaryNamespace, Name: canaryName}}}},
+	}
+	if !enforces {
+		// Nothing is meant to enforce, so the canary must change nothing:
+		// if it takes effect, something else enforces (kindnet's own
+		// policy engine left on, say) and every case would be judged
+		// against the wrong enforcer. It is watched for a while, since
+		// nothing converging is no news.
+		for i := range c.Steps {
+			c.Steps[i].Unenforced = true
+			c.Steps[i].Hold = min(r.deadline, unenforcedCanaryHold)
 		}
+		c.Steps[0].Name = "canary: default-deny ingress in x, which nothing may enforce"
 	}
 	start := time.Now()
 	res := r.Run(ctx, c)
@@ -48,8 +61,13 @@ func (r *Runner) Preflight(ctx context.Context, enforces bool) (PreflightResult,
 		}
 		return pf, fmt.Errorf("preflight: with no policies the default matrix does not connect, so the network is broken or something other than the enforcer under test filters traffic: %s", why)
 	}
-	if len(c.Steps) == 0 {
-		return pf, nil
+	if !enforces {
+		if res.Passed {
+			return pf, nil
+		}
+		last := res.Steps[len(res.Steps)-1]
+		return pf, fmt.Errorf("preflight: nothing is meant to enforce, yet a default-deny ingress policy in %s took effect: something other than the enforcer under test enforces NetworkPolicy: %s",
+			canaryNamespace, firstProblem(last, last.Error))
 	}
 	if len(res.Steps) > 0 {
 		pf.CanaryEnforcedIn = res.Steps[0].TimeToConverge
@@ -76,6 +94,10 @@ type PreflightResult struct {
 	CanaryEnforcedIn time.Duration
 	Duration         time.Duration
 }
+
+// unenforcedCanaryHold is how long the canary is watched when nothing may
+// enforce it (capped by the deadline): enforcers act within a second.
+const unenforcedCanaryHold = 3 * time.Second
 
 const (
 	canaryNamespace = "x"

@@ -52,6 +52,21 @@ func TestPreflightStopsWhenSomethingElseEnforces(t *testing.T) {
 	}
 }
 
+// Nothing is meant to enforce (--enforcer none), but an enforcer runs, as
+// kindnet's policy engine would if left on: the canary takes effect and the
+// run stops, instead of passing cases that must fail.
+func TestPreflightStopsWhenAnEnforcerRunsUnasked(t *testing.T) {
+	c := newCluster(t)
+	if err := c.InstallEnforcer(context.Background(), "reference"); err != nil {
+		t.Fatal(err)
+	}
+	r := New(c, WithDeadline(2*time.Second), WithProbeTimeout(300*time.Millisecond))
+	pf, err := r.Preflight(context.Background(), false)
+	if err == nil || !strings.Contains(err.Error(), "something other than the enforcer under test enforces NetworkPolicy") || !strings.Contains(err.Error(), "-> x/") {
+		t.Fatalf("want the unenforced canary to fail on cells into x, got %v\n%s", err, Describe(pf.Case))
+	}
+}
+
 // The enforcer under test is said to enforce but nothing does: the canary
 // never takes effect and the run stops.
 func TestPreflightStopsWhenTheEnforcerEnforcesNothing(t *testing.T) {

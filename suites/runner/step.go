@@ -39,6 +39,9 @@ func (r *Runner) runStep(ctx context.Context, state *cases.State, step cases.Ste
 		sr.Error = err.Error()
 		return sr
 	}
+	if step.Unenforced {
+		nps = nil
+	}
 	ports := step.Probes
 	if len(ports) == 0 {
 		ports = topo.PortProtocols()
@@ -145,7 +148,7 @@ func (r *Runner) runStep(ctx context.Context, state *cases.State, step cases.Ste
 			streak++
 			longest = max(longest, streak)
 			stable = stable || streak >= stableRounds
-			if streak >= finish {
+			if streak >= finish && time.Since(actionsDone) >= step.Hold {
 				break
 			}
 		} else {
