@@ -13,6 +13,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
@@ -81,7 +82,7 @@ func Create(ctx context.Context, opts provider.Options) (c *Cluster, err error) 
 	if workers <= 0 {
 		workers = 2
 	}
-	name, err := provider.NewRunName()
+	name, err := runName(ctx, opts.Name)
 	if err != nil {
 		return nil, err
 	}
@@ -208,6 +209,44 @@ func Create(ctx context.Context, opts provider.Options) (c *Cluster, err error) 
 	return c, err
 }
 
+// maxNameLen is the longest cluster name kind accepts.
+const maxNameLen = 50
+
+// runName returns wished after checking it, or a fresh run name when none
+// is wished. A wished name must carry the run prefix, because cleanup finds
+// leftovers by it, and must not be taken: a failed Create deletes the
+// cluster of its name, which would then be someone else's. It is checked
+// before anything is started, so a bad name costs nothing.
+func runName(ctx context.Context, wished string) (string, error) {
+	if wished == "" {
+		return provider.NewRunName()
+	}
+	if !strings.HasPrefix(wished, NamePrefix) {
+		return "", fmt.Errorf("kind cluster name %q: must start with %q, which cleanup matches on", wished, NamePrefix)
+	}
+	// kind names node containers and their hostnames after the cluster.
+	if errs := validation.IsDNS1123Label(wished); len(errs) > 0 {
+		return "", fmt.Errorf("kind cluster name %q: %s", wished, strings.Join(errs, "; "))
+	}
+	if len(wished) > maxNameLen {
+		return "", fmt.Errorf("kind cluster name %q: longer than kind's limit of %d characters", wished, maxNameLen)
+	}
+	taken := false
+	if _, err := os.Stat(filepath.Join(runDirRoot, wished)); err == nil {
+		taken = true // a run of ours holds it, or left it behind
+	} else if docker.Answers(ctx) {
+		names, err := kindcluster.NewProvider(kindcluster.ProviderWithDocker()).List()
+		if err != nil {
+			return "", fmt.Errorf("kind cluster name %q: listing kind clusters: %w", wished, err)
+		}
+		taken = slices.Contains(names, wished)
+	}
+	if taken {
+		return "", fmt.Errorf("kind cluster %s exists already (netpolcheck cluster cleanup removes leftovers)", wished)
+	}
+	return wished, nil
+}
+
 // defaultConfig is one control-plane node and the workers, kindnet off,
 // and the kubelet allowed to run on cgroup v1 hosts.
 func defaultConfig(workers int) *v1alpha4.Cluster {
@@ -330,6 +369,8 @@ func ptpConfig(cidr string) string {
 `, cidr)
 }
 
+// waitNodesReady waits until every registered node is Ready, riding out
+// API errors; when it gives up, the error names the nodes that are not.
 func waitNodesReady(ctx context.Context, client kubernetes.Interface) error {
 	var notReady []string
 	err := wait.PollUntilContextTimeout(ctx, time.Second, 3*time.Minute, true, func(ctx context.Context) (bool, error) {
@@ -338,13 +379,9 @@ func waitNodesReady(ctx context.Context, client kubernetes.Interface) error {
 			return false, nil
 		}
 		notReady = nil
-		for _, n := range l.Items {
-			ready := false
-			for _, c := range n.Status.Conditions {
-				ready = ready || (c.Type == corev1.NodeReady && c.Status == corev1.ConditionTrue)
-			}
-			if !ready {
-				notReady = append(notReady, n.Name)
+		for i := range l.Items {
+			if !nodeReady(&l.Items[i]) {
+				notReady = append(notReady, l.Items[i].Name)
 			}
 		}
 		return len(notReady) == 0, nil
@@ -353,6 +390,13 @@ func waitNodesReady(ctx context.Context, client kubernetes.Interface) error {
 		return fmt.Errorf("nodes not ready: %v: %w", notReady, err)
 	}
 	return nil
+}
+
+// nodeReady says whether the node's Ready condition is True.
+func nodeReady(n *corev1.Node) bool {
+	return slices.ContainsFunc(n.Status.Conditions, func(c corev1.NodeCondition) bool {
+		return c.Type == corev1.NodeReady && c.Status == corev1.ConditionTrue
+	})
 }
 
 // loadArchive imports an image tarball into every node's containerd.

@@ -80,6 +80,12 @@ type Options struct {
 	// ImagesDir holds probe.tar and enforcer.tar (`netpolcheck images`),
 	// for providers that load images into their nodes.
 	ImagesDir string
+	// Name is the run name a provider that builds its cluster uses instead
+	// of a fresh NewRunName; empty means a fresh one. It must start with
+	// RunNamePrefix, since cleanup finds leftovers by it, and name no
+	// cluster that exists. Only the kind provider honours it, for callers
+	// such as e2e-framework that address a cluster by a name they chose.
+	Name string
 	// NodeImage is the kind node image to use instead of building one.
 	NodeImage string
 	// KindConfig is a kind cluster configuration file that replaces the
