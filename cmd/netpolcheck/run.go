@@ -313,7 +313,11 @@ func runCases(ctx context.Context, f runFlags, stdout, stderr io.Writer) (err er
 		fmt.Fprintln(report, runner.Describe(pf.Case))
 		return infraError(err)
 	}
-	progress.status("preflight passed in %s (canary enforced in %s)", pf.Duration.Round(time.Millisecond), pf.CanaryEnforcedIn.Round(time.Millisecond))
+	if f.enforcer == clusters.EnforcerNone {
+		progress.status("preflight passed in %s (the canary changed nothing: nothing enforces)", pf.Duration.Round(time.Millisecond))
+	} else {
+		progress.status("preflight passed in %s (canary enforced in %s)", pf.Duration.Round(time.Millisecond), pf.CanaryEnforcedIn.Round(time.Millisecond))
+	}
 	start := time.Now()
 	var (
 		sum       runSummary
