@@ -93,14 +93,19 @@ func Create(ctx context.Context, name string, opts ...Option) (Cluster, error) {
 }
 
 // Cleanup removes what earlier runs of the provider left behind (after a
-// crash or kill -9). Runs still alive are kept unless all is set. It returns
-// a line per removed object.
-func Cleanup(ctx context.Context, name string, all bool) ([]string, error) {
+// crash or kill -9). Runs still alive are kept unless all is set. Options
+// say where to look (WithKubeconfig for an existing cluster). It returns a
+// line per removed object.
+func Cleanup(ctx context.Context, name string, all bool, opts ...Option) ([]string, error) {
 	p, err := lookup(name)
 	if err != nil {
 		return nil, err
 	}
-	return p.Cleanup(ctx, all)
+	var o provider.Options
+	for _, opt := range opts {
+		opt(&o)
+	}
+	return p.Cleanup(ctx, o.Defaults(), all)
 }
 
 func lookup(name string) (provider.Provider, error) {

@@ -12,6 +12,8 @@ import (
 	"fmt"
 	"os"
 
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/netpolcheck/netpolcheck/clusters/images"
@@ -30,7 +32,7 @@ func Provider() provider.Provider {
 			}
 			return c, nil
 		},
-		Cleanup: func(context.Context, bool) ([]string, error) { return nil, nil },
+		Cleanup: Cleanup,
 	}
 }
 
@@ -41,14 +43,9 @@ func Attach(ctx context.Context, opts provider.Options) (*kube.Cluster, error) {
 	if len(opts.LoadImages) > 0 || opts.CNI == provider.CNIManifests {
 		return nil, errors.New("existing cluster: images cannot be loaded into its nodes and its CNI is its own; push the images to a registry its nodes pull from")
 	}
-	rules := clientcmd.NewDefaultClientConfigLoadingRules()
-	if opts.Kubeconfig != "" {
-		rules.ExplicitPath = opts.Kubeconfig
-	}
-	cfg := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{CurrentContext: opts.Context})
-	rest, err := cfg.ClientConfig()
+	rest, err := restConfig(opts)
 	if err != nil {
-		return nil, fmt.Errorf("existing cluster: %w", err)
+		return nil, err
 	}
 	probe := images.ProbeImageName
 	if ref := os.Getenv("NETPOLCHECK_PROBE_IMAGE"); ref != "" {
@@ -63,4 +60,34 @@ func Attach(ctx context.Context, opts provider.Options) (*kube.Cluster, error) {
 		DenyAction: opts.DenyAction, RawSCTP: true, Logger: opts.Logger,
 		EnforcerManifests: opts.EnforcerManifests, ProbeMode: opts.ProbeMode,
 	})
+}
+
+// restConfig reads opts.Kubeconfig (or $KUBECONFIG, or ~/.kube/config) at
+// opts.Context (or the current one).
+func restConfig(opts provider.Options) (*rest.Config, error) {
+	rules := clientcmd.NewDefaultClientConfigLoadingRules()
+	if opts.Kubeconfig != "" {
+		rules.ExplicitPath = opts.Kubeconfig
+	}
+	cfg := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{CurrentContext: opts.Context})
+	rest, err := cfg.ClientConfig()
+	if err != nil {
+		return nil, fmt.Errorf("existing cluster: %w", err)
+	}
+	return rest, nil
+}
+
+// Cleanup deletes the namespaces that runs on the cluster opts names left
+// behind: those of runs started on this machine whose process is gone, or
+// every run's with all.
+func Cleanup(ctx context.Context, opts provider.Options, all bool) ([]string, error) {
+	rest, err := restConfig(opts)
+	if err != nil {
+		return nil, err
+	}
+	client, err := kubernetes.NewForConfig(rest)
+	if err != nil {
+		return nil, fmt.Errorf("existing cluster: %w", err)
+	}
+	return kube.CleanupRuns(ctx, client, all)
 }

@@ -50,7 +50,7 @@ func Provider() provider.Provider {
 			}
 			return c, nil
 		},
-		Cleanup: Cleanup,
+		Cleanup: func(ctx context.Context, _ provider.Options, all bool) ([]string, error) { return Cleanup(ctx, all) },
 	}
 }
 

@@ -2,6 +2,7 @@ package kind_test
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"os"
 	"os/exec"
@@ -13,7 +14,13 @@ import (
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/netpolcheck/netpolcheck/clusters"
 	"github.com/netpolcheck/netpolcheck/clusters/kind"
+	"github.com/netpolcheck/netpolcheck/clusters/kube"
 	"github.com/netpolcheck/netpolcheck/clusters/provider"
 	"github.com/netpolcheck/netpolcheck/reference/model"
 	"github.com/netpolcheck/netpolcheck/suites/cases"
@@ -47,7 +54,9 @@ func requireKind(t *testing.T) string {
 // the host's tables before the first node container exists; the preflight
 // stops a run whose enforcer enforces nothing, and one where something else
 // filters traffic (a stray REJECT on the nodes); with the reference
-// enforcer it passes; and once the cluster is deleted its guard is gone
+// enforcer it passes; cleanup of an existing cluster (this one, by its
+// kubeconfig) deletes only the namespaces of runs whose process is gone;
+// and once the cluster is deleted its guard is gone
 // and no container of it is left. Clauses: DESIGN "Clusters" (kind; the
 // guard), issue 9 (preflight).
 func TestKindCluster(t *testing.T) {
@@ -148,6 +157,47 @@ func TestKindCluster(t *testing.T) {
 			t.Fatalf("%v\n%s", err, runner.Describe(pf.Case))
 		}
 		t.Logf("canary enforced in %s; preflight took %s", pf.CanaryEnforcedIn, pf.Duration)
+	})
+
+	t.Run("cleanup of an existing cluster removes only dead runs' namespaces", func(t *testing.T) {
+		client := c.Client()
+		dead := exec.Command("true")
+		if err := dead.Run(); err != nil {
+			t.Fatal(err)
+		}
+		host, _ := os.Hostname()
+		owners := map[string]string{
+			"npc-test-dead":      fmt.Sprintf("%s/%d", host, dead.Process.Pid), // a run of this host whose process is gone
+			"npc-test-alive":     fmt.Sprintf("%s/%d", host, os.Getpid()),
+			"npc-test-elsewhere": "another-machine/1", // cannot be checked from here: kept
+		}
+		for name, owner := range owners {
+			ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name, Annotations: map[string]string{kube.RunAnnotation: name, kube.OwnerAnnotation: owner}}}
+			if _, err := client.CoreV1().Namespaces().Create(ctx, ns, metav1.CreateOptions{}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		removed, err := clusters.Cleanup(ctx, "existing", false, clusters.WithKubeconfig(c.Kubeconfig(), ""))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(removed) != 1 || !strings.Contains(removed[0], "npc-test-dead") {
+			t.Errorf("removed %q; want only namespace npc-test-dead", removed)
+		}
+		for name := range owners {
+			ns, err := client.CoreV1().Namespaces().Get(ctx, name, metav1.GetOptions{})
+			gone := apierrors.IsNotFound(err) || (err == nil && ns.DeletionTimestamp != nil)
+			if gone != (name == "npc-test-dead") {
+				t.Errorf("namespace %s: deleted %v", name, gone)
+			}
+		}
+		// This run's own namespaces (x, y, z, the node agents') are alive.
+		if _, err := client.CoreV1().Namespaces().Get(ctx, "x", metav1.GetOptions{}); err != nil {
+			t.Errorf("the live run's namespace x: %v", err)
+		}
+		for name := range owners {
+			_ = client.CoreV1().Namespaces().Delete(ctx, name, metav1.DeleteOptions{})
+		}
 	})
 
 	name := c.Name()

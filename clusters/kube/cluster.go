@@ -6,10 +6,13 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"os"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/go-logr/logr"
@@ -30,6 +33,11 @@ import (
 // not a label: a namespace's labels are the case's alone (policies select
 // on them, and the runner replaces them wholesale).
 const RunAnnotation = "netpolcheck.io/run"
+
+// OwnerAnnotation says which process made a run's namespace, as
+// "HOST/PID": cleanup deletes the namespaces of runs whose process is gone
+// from this host, and leaves live runs and other machines' alone.
+const OwnerAnnotation = "netpolcheck.io/owner"
 
 // SystemNamespace holds the run's node agents.
 const SystemNamespace = "netpolcheck-system"
@@ -242,7 +250,7 @@ func (c *Cluster) ensureNamespace(ctx context.Context, name string, labels map[s
 	switch {
 	case apierrors.IsNotFound(err):
 		_, err = api.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{
-			Name: name, Labels: want, Annotations: map[string]string{RunAnnotation: c.cfg.Name},
+			Name: name, Labels: want, Annotations: map[string]string{RunAnnotation: c.cfg.Name, OwnerAnnotation: thisProcess()},
 		}}, metav1.CreateOptions{})
 		if err != nil {
 			return fmt.Errorf("create namespace %s: %w", name, err)
@@ -317,4 +325,50 @@ func (c *Cluster) realNode(name string) (string, error) {
 		return "", fmt.Errorf("no node %q: the cluster has %d workers (%s)", name, len(c.nodes), strings.Join(slices.Sorted(maps.Keys(c.nodes)), ", "))
 	}
 	return real, nil
+}
+
+// thisProcess names this process as OwnerAnnotation does.
+func thisProcess() string {
+	host, _ := os.Hostname()
+	return fmt.Sprintf("%s/%d", host, os.Getpid())
+}
+
+// ownerGone says whether the owner annotation names a process of this host
+// that no longer runs. Other hosts' processes cannot be checked: they count
+// as alive.
+func ownerGone(owner string) bool {
+	host, pid, ok := strings.Cut(owner, "/")
+	this, _ := os.Hostname()
+	n, err := strconv.Atoi(pid)
+	if !ok || host != this || err != nil || n <= 0 {
+		return false
+	}
+	return errors.Is(syscall.Kill(n, 0), syscall.ESRCH)
+}
+
+// CleanupRuns deletes the namespaces of runs whose process is gone (see
+// ownerGone), or of every run with all, and returns a line per namespace.
+// It does not wait for them to terminate.
+func CleanupRuns(ctx context.Context, client kubernetes.Interface, all bool) ([]string, error) {
+	list, err := client.CoreV1().Namespaces().List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("list namespaces: %w", err)
+	}
+	var removed []string
+	var errs []error
+	for _, ns := range list.Items {
+		run, ours := ns.Annotations[RunAnnotation]
+		if !ours || ns.DeletionTimestamp != nil || !(all || ownerGone(ns.Annotations[OwnerAnnotation])) {
+			continue
+		}
+		err := client.CoreV1().Namespaces().Delete(ctx, ns.Name, metav1.DeleteOptions{})
+		switch {
+		case apierrors.IsNotFound(err):
+		case err != nil:
+			errs = append(errs, fmt.Errorf("delete namespace %s of run %s: %w", ns.Name, run, err))
+		default:
+			removed = append(removed, fmt.Sprintf("namespace %s (run %s, owner %s)", ns.Name, run, ns.Annotations[OwnerAnnotation]))
+		}
+	}
+	return removed, errors.Join(errs...)
 }

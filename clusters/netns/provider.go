@@ -26,7 +26,7 @@ func Provider() provider.Provider {
 			}
 			return Create(ctx, nopts...)
 		},
-		Cleanup: Cleanup,
+		Cleanup: func(ctx context.Context, _ provider.Options, all bool) ([]string, error) { return Cleanup(ctx, all) },
 	}
 }
 

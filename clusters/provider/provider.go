@@ -148,9 +148,10 @@ type Provider struct {
 	// Create builds (or attaches to) a cluster; the caller must Destroy it.
 	Create func(ctx context.Context, opts Options) (Cluster, error)
 	// Cleanup removes what earlier runs left behind after a crash; runs
-	// still alive are kept unless all is set. It returns a line per removed
+	// still alive are kept unless all is set. opts says where to look (the
+	// kubeconfig of an existing cluster). It returns a line per removed
 	// object.
-	Cleanup func(ctx context.Context, all bool) ([]string, error)
+	Cleanup func(ctx context.Context, opts Options, all bool) ([]string, error)
 }
 
 // RunNamePrefix starts every run's name, whatever the provider: cleanup
