@@ -495,9 +495,25 @@ func Cleanup(ctx context.Context, all bool) ([]string, error) {
 		os.RemoveAll(filepath.Join(runDirRoot, name))
 		removed = append(removed, "kind cluster "+name)
 	}
+	// Run directories whose cluster is gone (its containers removed by
+	// hand, or a crash between the two) go too, unless their run is alive.
+	left, err := p.List()
+	if err == nil {
+		dirs, _ := os.ReadDir(runDirRoot)
+		for _, d := range dirs {
+			name := d.Name()
+			if !strings.HasPrefix(name, NamePrefix) || slices.Contains(left, name) || (!all && ownerAlive(name)) {
+				continue
+			}
+			if err := os.RemoveAll(filepath.Join(runDirRoot, name)); err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			removed = append(removed, "run directory of "+name+" (its cluster is gone)")
+		}
+	}
 	// A kept cluster keeps its edge guard; once none of ours is left, the
 	// guards go too.
-	left, err := p.List()
 	if err == nil && !slices.ContainsFunc(left, func(n string) bool { return strings.HasPrefix(n, NamePrefix) }) {
 		n, err := docker.RemoveGuards()
 		if err != nil {

@@ -285,3 +285,38 @@ func (h *nameCatcher) Handle(_ context.Context, rec slog.Record) error {
 }
 func (h *nameCatcher) WithAttrs(attrs []slog.Attr) slog.Handler { return h }
 func (h *nameCatcher) WithGroup(string) slog.Handler            { return h }
+
+// TestCleanupRemovesOrphanRunDirectories: a run directory whose cluster is
+// gone (its containers removed by hand) is removed by cleanup when its run
+// is dead, and kept while its owner lives.
+func TestCleanupRemovesOrphanRunDirectories(t *testing.T) {
+	requireKind(t)
+	dead := exec.Command("true")
+	if err := dead.Run(); err != nil {
+		t.Fatal(err)
+	}
+	dirs := map[string]int{"npc-test-orphan-dead": dead.Process.Pid, "npc-test-orphan-alive": os.Getpid()}
+	for name, pid := range dirs {
+		dir := filepath.Join("/run/netpolcheck/kind", name)
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { os.RemoveAll(dir) })
+		if err := os.WriteFile(filepath.Join(dir, "owner"), []byte(fmt.Sprint(pid)), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	removed, err := kind.Cleanup(context.Background(), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.ContainsFunc(removed, func(r string) bool { return strings.Contains(r, "npc-test-orphan-dead") }) {
+		t.Errorf("removed %q: want the dead run's directory", removed)
+	}
+	for name := range dirs {
+		_, err := os.Stat(filepath.Join("/run/netpolcheck/kind", name))
+		if gone := os.IsNotExist(err); gone != (name == "npc-test-orphan-dead") {
+			t.Errorf("run directory %s: removed %v", name, gone)
+		}
+	}
+}
