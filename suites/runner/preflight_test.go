@@ -2,7 +2,9 @@ package runner
 
 import (
 	"context"
+	"errors"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -84,3 +86,51 @@ func TestPreflightStopsWhenTheEnforcerEnforcesNothing(t *testing.T) {
 
 // defaultCase is an empty case over the default topology.
 func defaultCase() cases.Case { return cases.Case{Name: "default topology"} }
+
+// An enforcer left on may act late: the canary is watched (Step.Hold) long
+// enough to see it. Here the enforcers are stopped when the canary goes in
+// and started half a second later; a canary watched only until it
+// converges would be gone by then and the run would go on.
+func TestPreflightWaitsForALateUnaskedEnforcer(t *testing.T) {
+	c := newCluster(t)
+	ctx := context.Background()
+	if err := c.InstallEnforcer(ctx, "reference"); err != nil {
+		t.Fatal(err)
+	}
+	nodes := []string{"node-1", "node-2"}
+	for _, n := range nodes {
+		if err := c.StopEnforcer(n); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var once sync.Once
+	started := make(chan error, 1)
+	hook := func(at RoundInfo) {
+		if at.Step != 0 {
+			return
+		}
+		once.Do(func() {
+			go func() {
+				time.Sleep(500 * time.Millisecond)
+				var errs []error
+				for _, n := range nodes {
+					errs = append(errs, c.StartEnforcer(ctx, n))
+				}
+				started <- errors.Join(errs...)
+			}()
+		})
+	}
+	r := New(c, WithDeadline(3*time.Second), WithProbeTimeout(300*time.Millisecond), WithRoundHook(hook))
+	pf, err := r.Preflight(ctx, false)
+	if err == nil || !strings.Contains(err.Error(), "something other than the enforcer under test enforces NetworkPolicy") {
+		t.Fatalf("want the late enforcer caught while the canary is watched, got %v\n%s", err, Describe(pf.Case))
+	}
+	select {
+	case err := <-started:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the enforcers were never started again")
+	}
+}
