@@ -7,11 +7,12 @@ OUT ?= _output
 all: build
 
 # setup installs what the tests and make conformance need on Debian/Ubuntu
-# (docker.io, jq and debootstrap for kind and its offline node image) and
-# fetches the modules.
+# (docker.io, jq and debootstrap for kind and its offline node image;
+# chromium for the HTML report's browser test, xmllint for the JUnit schema
+# test) and fetches the modules.
 setup:
 	apt-get update -qq
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq iptables ipset conntrack iproute2 make docker.io jq debootstrap
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq iptables ipset conntrack iproute2 make docker.io jq debootstrap chromium libxml2-utils
 	$(GO) mod download
 
 build:
@@ -43,15 +44,18 @@ kind-node-image:
 
 # conformance runs the curated suite on a kind cluster (or, with KUBECONFIG
 # set, on that existing cluster): images, node image (cached), cluster,
-# enforcer under test, preflight, cases, JUnit in $(OUT)/junit.xml, and the
-# cluster deleted unless KEEP=1. ENFORCER is reference (default) or none;
+# enforcer under test, preflight, cases, the reports in $(REPORT_DIR)
+# (results.jsonl, junit.xml, report.html, summary.md, conformance.yaml), and
+# the cluster deleted unless KEEP=1. ENFORCER is reference (default) or none;
 # FOCUS and LABELS select cases (Ginkgo focus regex and label filter); NODES
 # is the number of workers; KIND_CONFIG replaces the kind configuration;
 # NODE_IMAGE uses a published kind node image instead of building one.
 # A user's plugin: ENFORCER_MANIFESTS=DIR (its YAML, applied once the cluster
 # is up), LOAD_IMAGES="a.tar b.tar" (its images, loaded into every node) and
-# CNI=manifests when the plugin is also the network (default builtin).
+# CNI=manifests when the plugin is also the network (default builtin);
+# ENFORCER_NAME, ENFORCER_VERSION and ENFORCER_URL name it in the reports.
 ENFORCER ?= reference
+REPORT_DIR ?= $(OUT)/conformance
 NODES ?= 2
 # DEADLINE bounds each step's convergence: a real cluster's rounds take
 # seconds, and a pass needs four matching rounds in a row. With nothing
@@ -60,12 +64,13 @@ NODES ?= 2
 DEADLINE ?= $(if $(filter none,$(ENFORCER)),10s,60s)
 CONFORMANCE_CLUSTER = $(if $(KUBECONFIG),existing,kind)
 conformance: images $(if $(KUBECONFIG)$(NODE_IMAGE),,kind-node-image)
-	@mkdir -p $(OUT)
+	@if [ -e $(REPORT_DIR)/results.jsonl ]; then echo "moving the last run's reports to $(REPORT_DIR).previous"; rm -rf $(REPORT_DIR).previous; mv $(REPORT_DIR) $(REPORT_DIR).previous; fi
 	NETPOLCHECK_CLUSTER=$(CONFORMANCE_CLUSTER) NETPOLCHECK_ENFORCER=$(ENFORCER) NETPOLCHECK_KEEP=$(KEEP) \
 	NETPOLCHECK_NODES=$(NODES) NETPOLCHECK_DEADLINE=$(DEADLINE) NETPOLCHECK_KIND_CONFIG=$(if $(KIND_CONFIG),$(abspath $(KIND_CONFIG))) NETPOLCHECK_IMAGES=$(CURDIR)/$(OUT)/images \
-	NETPOLCHECK_RESULTS=$(CURDIR)/$(OUT)/results.jsonl NETPOLCHECK_NODE_IMAGE=$(NODE_IMAGE) \
+	NETPOLCHECK_REPORT_DIR=$(abspath $(REPORT_DIR)) NETPOLCHECK_NODE_IMAGE=$(NODE_IMAGE) \
+	NETPOLCHECK_ENFORCER_NAME="$(ENFORCER_NAME)" NETPOLCHECK_ENFORCER_VERSION="$(ENFORCER_VERSION)" NETPOLCHECK_ENFORCER_URL="$(ENFORCER_URL)" \
 	NETPOLCHECK_ENFORCER_MANIFESTS=$(if $(ENFORCER_MANIFESTS),$(abspath $(ENFORCER_MANIFESTS))) NETPOLCHECK_LOAD_IMAGES="$(abspath $(LOAD_IMAGES))" NETPOLCHECK_CNI=$(CNI) \
-	$(GO) test -count=1 -v -timeout 90m ./suites/core -args --ginkgo.no-color --ginkgo.fail-on-empty --ginkgo.junit-report=$(CURDIR)/$(OUT)/junit.xml \
+	$(GO) test -count=1 -v -timeout 90m ./suites/core -args --ginkgo.no-color --ginkgo.fail-on-empty \
 		$(if $(FOCUS),--ginkgo.focus='$(FOCUS)') $(if $(LABELS),--ginkgo.label-filter='$(LABELS)')
 
 # test-kind runs the tests that build kind clusters (the guard and the

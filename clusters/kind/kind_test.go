@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/netpolcheck/netpolcheck/reports/result"
+
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -154,7 +156,7 @@ func TestKindCluster(t *testing.T) {
 		}
 		pf, err := r.Preflight(ctx, true)
 		if err != nil {
-			t.Fatalf("%v\n%s", err, runner.Describe(pf.Case))
+			t.Fatalf("%v\n%s", err, result.Describe(pf.Case))
 		}
 		t.Logf("canary enforced in %s; preflight took %s", pf.CanaryEnforcedIn, pf.Duration)
 	})

@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/netpolcheck/netpolcheck/reports/result"
+
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -286,7 +288,7 @@ func preflight(ctx context.Context, t *testing.T, c *kind.Cluster) {
 	t.Helper()
 	pf, err := runner.New(c, runner.WithDeadline(60*time.Second)).Preflight(ctx, true)
 	if err != nil {
-		t.Fatalf("preflight: %v\n%s", err, runner.Describe(pf.Case))
+		t.Fatalf("preflight: %v\n%s", err, result.Describe(pf.Case))
 	}
 	t.Logf("preflight passed in %s, canary enforced in %s", pf.Duration.Round(time.Millisecond), pf.CanaryEnforcedIn.Round(time.Millisecond))
 }

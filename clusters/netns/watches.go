@@ -1,11 +1,14 @@
 package netns
 
 import (
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/version"
 	"k8s.io/apimachinery/pkg/watch"
+	fakediscovery "k8s.io/client-go/discovery/fake"
 	"k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
 )
@@ -23,6 +26,9 @@ const enforcerInformers = 4
 // N watches are receiving events.
 func newAPI() (*fake.Clientset, *atomic.Int64, *atomic.Bool) {
 	client := fake.NewClientset()
+	// There is no API server to ask its version: say what stands in for
+	// one, so reports do not show client-go's placeholder.
+	client.Discovery().(*fakediscovery.FakeDiscovery).FakedServerVersion = &version.Info{GitVersion: FakeServerVersion()}
 	var opened atomic.Int64
 	var paused atomic.Bool
 	client.PrependWatchReactor("*", func(action k8stesting.Action) (bool, watch.Interface, error) {
@@ -86,3 +92,17 @@ func (g *gatedWatch) Stop() {
 
 // ResultChan returns the events that were not dropped.
 func (g *gatedWatch) ResultChan() <-chan watch.Event { return g.out }
+
+// FakeServerVersion is what the netns cluster's API reports as its
+// version: there is no API server, only the API types netpolcheck links.
+func FakeServerVersion() string {
+	v := "(unknown)"
+	if info, ok := debug.ReadBuildInfo(); ok {
+		for _, dep := range info.Deps {
+			if dep.Path == "k8s.io/api" {
+				v = dep.Version
+			}
+		}
+	}
+	return "none: netns cluster, API objects of k8s.io/api " + v
+}

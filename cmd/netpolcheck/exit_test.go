@@ -13,7 +13,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/netpolcheck/netpolcheck/suites/runner"
+	"github.com/netpolcheck/netpolcheck/reports"
+	"github.com/netpolcheck/netpolcheck/reports/result"
 )
 
 // oneLineExit runs the CLI and checks that it exits with code and prints
@@ -147,21 +148,21 @@ func TestVersion(t *testing.T) {
 // The exit code of a run: an interrupt wins, then infrastructure errors,
 // then failures of the enforcer.
 func TestRunOutcomeExitCodes(t *testing.T) {
-	passed := runner.CaseResult{Name: "p", Passed: true}
-	failedCase := runner.CaseResult{Name: "f", Failure: "x/a -> y/b expected denied, observed connected"}
-	infra := runner.CaseResult{Name: "i", Error: "probe could not run"}
+	passed := result.Case{Name: "p", Passed: true}
+	failedCase := result.Case{Name: "f", Failure: "x/a -> y/b expected denied, observed connected"}
+	infra := result.Case{Name: "i", Error: result.Errorf(result.ErrorProbe, "probe could not run")}
 	for _, c := range []struct {
 		name      string
-		results   []runner.CaseResult
+		results   []result.Case
 		interrupt string
 		code      int
 		want      string
 	}{
-		{"all passed", []runner.CaseResult{passed, passed}, "", 0, ""},
-		{"enforcer failed a case", []runner.CaseResult{passed, failedCase}, "", exitFailed, "1 case of 2 failed"},
-		{"infrastructure error", []runner.CaseResult{passed, infra}, "", exitInfra, "1 case of 2 hit infrastructure errors"},
-		{"infrastructure error wins over failures", []runner.CaseResult{failedCase, infra, failedCase}, "", exitInfra, "1 case of 3 hit infrastructure errors (they say nothing about the enforcer), 2 failed"},
-		{"interrupt wins", []runner.CaseResult{failedCase, infra}, `running case "x"`, exitInterrupted, `interrupted while running case "x"`},
+		{"all passed", []result.Case{passed, passed}, "", 0, ""},
+		{"enforcer failed a case", []result.Case{passed, failedCase}, "", exitFailed, "1 case of 2 failed"},
+		{"infrastructure error", []result.Case{passed, infra}, "", exitInfra, "1 case of 2 hit infrastructure errors"},
+		{"infrastructure error wins over failures", []result.Case{failedCase, infra, failedCase}, "", exitInfra, "1 case of 3 hit infrastructure errors (they say nothing about the enforcer), 2 failed"},
+		{"interrupt wins", []result.Case{failedCase, infra}, `running case "x"`, exitInterrupted, `interrupted while running case "x"`},
 	} {
 		var s runSummary
 		for _, r := range c.results {
@@ -207,8 +208,8 @@ func (w *cancelOnWrite) Write(p []byte) (int, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	n, err := w.buf.Write(p)
-	// The first line is the results header; the second, a case's result.
-	if strings.Count(w.buf.String(), "\n") >= 2 {
+	// The lines are the run, the preflight, then a case's result.
+	if strings.Count(w.buf.String(), "\n") >= 3 {
 		w.cancel()
 	}
 	return n, err
@@ -227,7 +228,8 @@ func TestRunInterruptedMidRunSummarisesFinishedCases(t *testing.T) {
 	var stderr bytes.Buffer
 	root.SetOut(stdout)
 	root.SetErr(&stderr)
-	root.SetArgs([]string{"run", "--results", "-", "--focus", "^upstream tcp: should support a 'default-deny-(ingress|all)' policy$"})
+	reportDir := filepath.Join(t.TempDir(), "reports")
+	root.SetArgs([]string{"run", "--results", "-", "--report-dir", reportDir, "--focus", "^upstream tcp: should support a 'default-deny-(ingress|all)' policy$"})
 	code := execute(ctx, root)
 	if code != exitInterrupted {
 		t.Fatalf("exit %d, want %d\nstderr:\n%s", code, exitInterrupted, stderr.String())
@@ -237,8 +239,17 @@ func TestRunInterruptedMidRunSummarisesFinishedCases(t *testing.T) {
 			t.Errorf("stderr lacks %q:\n%s", want, stderr.String())
 		}
 	}
-	if lines := strings.Count(stdout.buf.String(), "\n"); lines != 2 {
-		t.Errorf("stdout should hold exactly the header and the first case's JSON result, got %d lines:\n%s", lines, stdout.buf.String())
+	set, err := reports.Read(&stdout.buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(set.Cases) != 1 || set.Preflight == nil || set.End == nil || set.End.Interrupted == "" || set.Outcome() != result.OutcomeIncomplete {
+		t.Errorf("stdout should hold the run, the preflight, the first case and an interrupted end: %d cases, end %+v", len(set.Cases), set.End)
+	}
+	for _, name := range []string{reports.JSONLName, reports.JUnitName, reports.HTMLName, reports.MarkdownName, reports.ConformanceName} {
+		if _, err := os.Stat(filepath.Join(reportDir, name)); err != nil {
+			t.Errorf("the interrupted run left no %s: %v", name, err)
+		}
 	}
 }
 
@@ -270,7 +281,7 @@ func TestBinaryExitCodes(t *testing.T) {
 		}
 	}
 
-	cmd := exec.Command(bin, "run", "--enforcer", "none")
+	cmd := exec.Command(bin, "run", "--enforcer", "none", "--report-dir", filepath.Join(dir, "reports"))
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Start(); err != nil {

@@ -126,12 +126,12 @@ func TestPortSpellings(t *testing.T) {
 			t.Errorf("explain %v: exit %d, stdout %q, stderr %q", args, code, stdout, stderr)
 		}
 		stdout, stderr, code = runNetpolcheck(t, "", append([]string{"table", "-f", dir}, args...)...)
-		if code != 0 || !strings.HasPrefix(stdout, "80/UDP\n") || strings.Contains(stdout, "80/TCP") {
+		if code != 0 || !strings.HasPrefix(stdout, "80/UDP x/a ") || strings.Contains(stdout, "80/TCP") {
 			t.Errorf("table %v: exit %d, stdout %q, stderr %q", args, code, stdout, stderr)
 		}
 	}
 	stdout, _, code := runNetpolcheck(t, "", "table", "--protocol", "sctp")
-	if code != 0 || !strings.HasPrefix(stdout, "80/SCTP\n") || !strings.Contains(stdout, "81/SCTP\n") || strings.Contains(stdout, "TCP") {
+	if code != 0 || !strings.HasPrefix(stdout, "80/SCTP x/a ") || !strings.Contains(stdout, "\n81/SCTP x/a ") || strings.Contains(stdout, "TCP") {
 		t.Errorf("table --protocol sctp: exit %d\n%s", code, stdout)
 	}
 	for _, c := range []struct {

@@ -24,8 +24,9 @@ func newRootCommand() *cobra.Command {
 		Use:   "netpolcheck",
 		Short: "Check that a cluster enforces NetworkPolicy as the API specifies",
 		Long: `netpolcheck checks that a cluster enforces NetworkPolicy as the API
-specifies: run plays the case library against a cluster; table and explain
-show, offline, what policies allow and why.
+specifies: run plays the case library against a cluster; report and compare
+render and compare runs' results; table and explain show, offline, what
+policies allow and why.
 
 Exit codes: 0 all passed, 1 the enforcer under test failed cases, 2 bad usage
 or input, 3 infrastructure error (nothing was learned about the enforcer),
@@ -39,6 +40,8 @@ or input, 3 infrastructure error (nothing was learned about the enforcer),
 		newRunCommand(),
 		newTableCommand(),
 		newExplainCommand(),
+		newReportCommand(),
+		newCompareCommand(),
 		newClusterCommand(),
 		newImagesCommand(),
 		newDocsCommand(),

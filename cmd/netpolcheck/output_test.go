@@ -12,8 +12,8 @@ import (
 
 	"sigs.k8s.io/yaml"
 
+	"github.com/netpolcheck/netpolcheck/reports/result"
 	"github.com/netpolcheck/netpolcheck/suites/cases"
-	"github.com/netpolcheck/netpolcheck/suites/runner"
 )
 
 const denyIngressInY = `apiVersion: networking.k8s.io/v1
@@ -121,9 +121,9 @@ func TestVerbositySetsTheLogLevel(t *testing.T) {
 
 func TestSummaryObject(t *testing.T) {
 	var s runSummary
-	s.add(runner.CaseResult{Name: "p", Passed: true})
-	s.add(runner.CaseResult{Name: "f", Failure: "leak"})
-	s.add(runner.CaseResult{Name: "i", Error: "probe could not run"})
+	s.add(result.Case{Name: "p", Passed: true})
+	s.add(result.Case{Name: "f", Failure: "leak"})
+	s.add(result.Case{Name: "i", Error: result.Errorf(result.ErrorProbe, "probe could not run")})
 	info := runInfo{selected: 4, took: 1500 * time.Millisecond, provider: "netns", cluster: "npc-abcd", enforcer: "none", interrupted: true}
 	var b bytes.Buffer
 	if err := writeData(&b, outputJSON, s.object(info)); err != nil {
@@ -214,7 +214,7 @@ func TestRunSummaryAsDataAndVerbosity(t *testing.T) {
 		{"json", []string{"-v", "2"}, true},
 		{"yaml", nil, false},
 	} {
-		args := append([]string{"run", "--focus", name, "--enforcer", "none", "-o", c.output}, c.args...)
+		args := append([]string{"run", "--focus", name, "--enforcer", "none", "-o", c.output, "--report-dir", t.TempDir()}, c.args...)
 		stdout, stderr, code := runNetpolcheck(t, "", args...)
 		if code != exitFailed {
 			t.Fatalf("%q: exit %d, want %d\nstdout:\n%s\nstderr:\n%s", args, code, exitFailed, stdout, stderr)

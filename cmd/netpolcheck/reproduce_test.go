@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
-	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -13,6 +11,8 @@ import (
 
 	"github.com/netpolcheck/netpolcheck/clusters"
 	"github.com/netpolcheck/netpolcheck/reference/model"
+	"github.com/netpolcheck/netpolcheck/reports"
+	"github.com/netpolcheck/netpolcheck/reports/result"
 	"github.com/netpolcheck/netpolcheck/suites/cases"
 	"github.com/netpolcheck/netpolcheck/suites/runner"
 )
@@ -34,7 +34,7 @@ func TestFailedCaseManifestsReproduceTheFailure(t *testing.T) {
 		{"upstream tcp: should deny ingress access to updated pod", 2, []string{"target: isolated\n"}},
 	} {
 		results := filepath.Join(t.TempDir(), "results.jsonl")
-		stdout, stderr, code := runNetpolcheck(t, "", "run", "--focus", c.name, "--enforcer", "none", "--results", results)
+		stdout, stderr, code := runNetpolcheck(t, "", "run", "--focus", c.name, "--enforcer", "none", "--results", results, "--report-dir", t.TempDir())
 		if code != exitFailed {
 			t.Fatalf("%s: exit %d, want %d\nstdout:\n%s\nstderr:\n%s", c.name, code, exitFailed, stdout, stderr)
 		}
@@ -43,33 +43,25 @@ func TestFailedCaseManifestsReproduceTheFailure(t *testing.T) {
 				t.Errorf("%s: the report lacks %q:\n%s", c.name, want, stdout)
 			}
 		}
-		_, data := readResults(t, results)
-		var (
-			res  runner.CaseResult
-			line struct {
-				Reproduce *reproduction `json:"reproduce"`
-			}
-		)
-		if err := json.Unmarshal(data, &res); err != nil {
-			t.Fatalf("%s: %v\n%s", c.name, err, data)
+		set, err := reports.ReadFile(results)
+		if err != nil || len(set.Cases) != 1 || set.Cases[0].Reproduce == nil {
+			t.Fatalf("%s: want one case with its reproduction in %s: %v", c.name, results, err)
 		}
-		if err := json.Unmarshal(data, &line); err != nil || line.Reproduce == nil {
-			t.Fatalf("%s: results line without reproduce (%v):\n%s", c.name, err, data)
-		}
-		if line.Reproduce.Step != c.step || len(res.Steps) != c.step {
-			t.Fatalf("%s: reproduces step %d of %d reported, want %d", c.name, line.Reproduce.Step, len(res.Steps), c.step)
+		res := set.Cases[0]
+		if res.Reproduce.Step != c.step || len(res.Steps) != c.step {
+			t.Fatalf("%s: reproduces step %d of %d reported, want %d", c.name, res.Reproduce.Step, len(res.Steps), c.step)
 		}
 		want := wrongCells(res.Steps[len(res.Steps)-1])
 		if len(want) == 0 {
-			t.Fatalf("%s: the failed step has no wrong cell:\n%s", c.name, data)
+			t.Fatalf("%s: the failed step has no wrong cell:\n%s", c.name, result.Describe(res))
 		}
 
-		state, err := cases.ParseManifests("reproduce.manifests", []byte(line.Reproduce.Manifests))
+		state, err := cases.ParseManifests("reproduce.manifests", []byte(res.Reproduce.Manifests))
 		if err != nil {
 			t.Fatalf("%s: %v", c.name, err)
 		}
 		var probes []model.PortProtocol
-		for _, s := range line.Reproduce.Probes {
+		for _, s := range res.Reproduce.Probes {
 			pp, err := model.ParsePortProtocol(s)
 			if err != nil {
 				t.Fatal(err)
@@ -110,19 +102,19 @@ func runOnFreshCluster(t *testing.T, c cases.Case) []string {
 		t.Fatal(err)
 	}
 	res := runner.New(cluster, runner.WithDeadline(time.Second)).Run(ctx, c)
-	if res.Passed || res.Error != "" || len(res.Steps) != 1 {
-		t.Fatalf("%s: want a failure of its one step, got passed=%v error=%q:\n%s", c.Name, res.Passed, res.Error, runner.Describe(res))
+	if res.Passed || res.Error != nil || len(res.Steps) != 1 {
+		t.Fatalf("%s: want a failure of its one step, got passed=%v error=%v:\n%s", c.Name, res.Passed, res.Error, result.Describe(res))
 	}
 	return wrongCells(res.Steps[0])
 }
 
 // wrongCells lists the judged cells that did not match, as
 // "from -> to port/protocol", sorted.
-func wrongCells(sr runner.StepResult) []string {
+func wrongCells(sr result.Step) []string {
 	var out []string
 	for _, cell := range sr.Cells {
-		if !cell.Match && cell.Expected != model.Undefined {
-			out = append(out, fmt.Sprintf("%s -> %s %d/%s", cell.From, cell.To, cell.Port, cell.Protocol))
+		if !cell.Match && cell.Judged() {
+			out = append(out, cell.Key())
 		}
 	}
 	slices.Sort(out)

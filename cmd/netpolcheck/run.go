@@ -2,7 +2,7 @@ package main
 
 import (
 	"context"
-	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -14,6 +14,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/netpolcheck/netpolcheck/clusters"
+	"github.com/netpolcheck/netpolcheck/reports"
+	"github.com/netpolcheck/netpolcheck/reports/result"
 	"github.com/netpolcheck/netpolcheck/suites/cases"
 	"github.com/netpolcheck/netpolcheck/suites/runner"
 )
@@ -43,6 +45,11 @@ type runFlags struct {
 	loadImages        []string
 	cni               string
 	probeMode         string
+	// Where the reports go, and the plugin they name.
+	reportDir       string
+	enforcerName    string
+	enforcerVersion string
+	enforcerURL     string
 }
 
 func newRunCommand() *cobra.Command {
@@ -70,7 +77,12 @@ rebuilds the step on any cluster. --dump-case NAME prints a case's manifests
 at each step without building anything.
 
 -o json or -o yaml prints the run's summary as an object on stdout (the
-failed cases' reports then go to stderr); with --list, the list.`,
+failed cases' reports then go to stderr); with --list, the list.
+
+Every run leaves a report directory (--report-dir, default
+reports/out/<run-id>/): results.jsonl, written as the run goes (a killed run
+still leaves every finished case), then junit.xml, report.html, summary.md
+and conformance.yaml. netpolcheck report regenerates them from the JSONL.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if !cmd.Flags().Changed("deadline") && f.enforcer == clusters.EnforcerNone {
@@ -87,7 +99,11 @@ failed cases' reports then go to stderr); with --list, the list.`,
 	fl.StringVar(&f.labelFilter, "label-filter", "", `run only cases whose labels match this Ginkgo label filter, e.g. "ingress && !sctp"`)
 	fl.DurationVar(&f.deadline, "deadline", runner.DefaultDeadline, "how long a step may take to converge")
 	fl.DurationVar(&f.probeTimeout, "probe-timeout", runner.DefaultProbeTimeout, "timeout of each probe")
-	fl.StringVar(&f.results, "results", "", "write one JSON result per case to this file (- for stdout; the text report then goes to stderr)")
+	fl.StringVar(&f.results, "results", "", "also write the results' JSON lines to this file (- for stdout; the text report then goes to stderr)")
+	fl.StringVar(&f.reportDir, "report-dir", "", "directory for results.jsonl, junit.xml, report.html, summary.md and conformance.yaml (default reports/out/<run-id>)")
+	fl.StringVar(&f.enforcerName, "enforcer-name", "", "name of the plugin under test, for the reports (--enforcer manifests; default: the manifests directory's name)")
+	fl.StringVar(&f.enforcerVersion, "enforcer-version", "", "version of the plugin under test, for the reports (--enforcer manifests)")
+	fl.StringVar(&f.enforcerURL, "enforcer-url", "", "project URL of the plugin under test, for the reports (--enforcer manifests)")
 	fl.IntVar(&f.nodes, "nodes", 2, "nodes of a cluster the provider builds (at least what the selected cases use)")
 	fl.StringVar(&f.denyAction, "deny-action", "reject", "how the reference enforcer denies: "+strings.Join(denyActions, " (probes fail fast) or ")+" (probes time out)")
 	fl.BoolVar(&f.list, "list", false, "list the selected cases and their labels, run nothing")
@@ -148,6 +164,9 @@ func (f runFlags) validate() ([]cases.Case, error) {
 	if err := checkResultsPath(f.results); err != nil {
 		return nil, err
 	}
+	if err := checkReportDir(f.reportDir); err != nil {
+		return nil, err
+	}
 	selected, err := selectCases(cases.All(), f.focus, f.labelFilter)
 	if err != nil {
 		return nil, err
@@ -182,6 +201,8 @@ func (f runFlags) validatePlugin() error {
 		return fmt.Errorf("--probe-mode %q: want %s or %s", f.probeMode, clusters.ProbeModeBatch, clusters.ProbeModePerCell)
 	case f.probeMode == clusters.ProbeModePerCell && !kubernetes:
 		return fmt.Errorf("--probe-mode %s probes through the Kubernetes API: --cluster kind or existing, not %s", clusters.ProbeModePerCell, f.cluster)
+	case (f.enforcerName != "" || f.enforcerVersion != "" || f.enforcerURL != "") && f.enforcer != clusters.EnforcerManifests:
+		return fmt.Errorf("--enforcer-name, --enforcer-version and --enforcer-url name a plugin under test: they go with --enforcer %s", clusters.EnforcerManifests)
 	}
 	if f.enforcerManifests != "" {
 		if err := checkManifestsDir(f.enforcerManifests); err != nil {
@@ -246,6 +267,11 @@ func runCases(ctx context.Context, f runFlags, stdout, stderr io.Writer) (err er
 	if f.results == "-" || f.output != outputText {
 		report = stderr
 	}
+	run := f.runRecord(time.Now(), len(selected))
+	dir := f.reportDir
+	if dir == "" {
+		dir = reports.DefaultDir(run.ID)
+	}
 
 	progress := newProgress(stderr, len(selected))
 	defer progress.clear()
@@ -273,17 +299,8 @@ func runCases(ctx context.Context, f runFlags, stdout, stderr io.Writer) (err er
 		}
 		printError(stderr, fmt.Errorf("destroy cluster %s: %w", displayName(cluster), derr))
 	}()
-	if f.enforcer == clusters.EnforcerNone {
-		progress.status("starting without an enforcer (--enforcer none)")
-	} else {
-		progress.status("installing the %s enforcer", f.enforcer)
-	}
-	if err := cluster.InstallEnforcer(ctx, f.enforcer); err != nil {
-		if ctx.Err() != nil {
-			return interrupted(fmt.Sprintf("installing the %s enforcer", f.enforcer))
-		}
-		return infraError(fmt.Errorf("install the %s enforcer: %w", f.enforcer, err))
-	}
+	run.Cluster = displayName(cluster)
+	run.Kubernetes = kubernetesVersion(cluster)
 
 	results, closeResults, err := openResults(f.results, stdout)
 	if err != nil {
@@ -294,10 +311,48 @@ func runCases(ctx context.Context, f runFlags, stdout, stderr io.Writer) (err er
 			err = infraError(fmt.Errorf("--results: %w", cerr))
 		}
 	}()
+	var also []io.Writer
 	if results != nil {
-		if err := writeResultsHeader(results, cluster.Name(), f); err != nil {
-			return infraError(fmt.Errorf("write --results: %w", err))
+		also = append(also, results)
+	}
+	rec, err := reports.Record(dir, run, also...)
+	if err != nil {
+		return infraError(err)
+	}
+	// Whatever happens from here, the reports are rendered from what was
+	// recorded, and the run's error says what stopped it.
+	var end result.End
+	defer func() {
+		end.End = time.Now().UTC()
+		if err != nil && end.Error == nil && end.Interrupted == "" {
+			var ee *exitError
+			if errors.As(err, &ee) && ee.code == exitInfra {
+				end.Error = result.Errorf(result.ErrorCluster, "%v", err)
+			}
 		}
+		progress.clear()
+		paths, ferr := rec.Finish(end)
+		if ferr != nil {
+			printError(stderr, fmt.Errorf("reports: %w", ferr))
+			if err == nil {
+				err = infraError(fmt.Errorf("reports: %w", ferr))
+			}
+			return
+		}
+		fmt.Fprintf(stderr, "reports in %s: %s\n", rec.Dir(), strings.Join(baseNames(paths), ", "))
+	}()
+
+	if f.enforcer == clusters.EnforcerNone {
+		progress.status("starting without an enforcer (--enforcer none)")
+	} else {
+		progress.status("installing the %s enforcer", f.enforcer)
+	}
+	if err := cluster.InstallEnforcer(ctx, f.enforcer); err != nil {
+		if ctx.Err() != nil {
+			end.Interrupted = fmt.Sprintf("installing the %s enforcer", f.enforcer)
+			return interrupted(end.Interrupted)
+		}
+		return infraError(fmt.Errorf("install the %s enforcer: %w", f.enforcer, err))
 	}
 
 	r := runner.New(cluster, runner.WithDeadline(f.deadline), runner.WithProbeTimeout(f.probeTimeout), runner.WithLogger(logger))
@@ -305,12 +360,17 @@ func runCases(ctx context.Context, f runFlags, stdout, stderr io.Writer) (err er
 	// same proof on every provider.
 	progress.status("preflight: the whole matrix without policies, then a canary default-deny")
 	pf, err := r.Preflight(ctx, f.enforcer != clusters.EnforcerNone)
+	if werr := rec.Preflight(preflightRecord(pf, err)); werr != nil {
+		return infraError(fmt.Errorf("write the results: %w", werr))
+	}
 	if err != nil {
 		if ctx.Err() != nil {
-			return interrupted("running the preflight")
+			end.Interrupted = "running the preflight"
+			return interrupted(end.Interrupted)
 		}
 		progress.clear()
-		fmt.Fprintln(report, runner.Describe(pf.Case))
+		fmt.Fprintln(report, result.Describe(pf.Case))
+		end.Error = result.Errorf(result.ErrorCluster, "%v", err)
 		return infraError(err)
 	}
 	if f.enforcer == clusters.EnforcerNone {
@@ -319,60 +379,48 @@ func runCases(ctx context.Context, f runFlags, stdout, stderr io.Writer) (err er
 		progress.status("preflight passed in %s (canary enforced in %s)", pf.Duration.Round(time.Millisecond), pf.CanaryEnforcedIn.Round(time.Millisecond))
 	}
 	start := time.Now()
-	var (
-		sum       runSummary
-		interrupt string
-	)
+	var sum runSummary
 	for i, c := range selected {
 		if ctx.Err() != nil {
-			interrupt = fmt.Sprintf("waiting to start case %q", c.Name)
+			end.Interrupted = fmt.Sprintf("waiting to start case %q", c.Name)
 			break
 		}
 		progress.caseStarts(i, len(sum.failed)+len(sum.infra), c.Name)
 		res := r.Run(ctx, c)
 		if ctx.Err() != nil {
 			// Interrupted mid-case: its result says nothing about the enforcer.
-			interrupt = fmt.Sprintf("running case %q", c.Name)
+			end.Interrupted = fmt.Sprintf("running case %q", c.Name)
 			break
 		}
-		var (
-			repro    *reproduction
-			reproErr error
-		)
+		var reproErr error
 		if !res.Passed {
-			repro, reproErr = reproduce(ctx, cluster, c, res)
+			res.Reproduce, reproErr = reproduce(ctx, cluster, c, res)
 		}
-		if results != nil {
-			line, err := resultLine(res, repro)
-			if err == nil {
-				_, err = fmt.Fprintf(results, "%s\n", line)
-			}
-			if err != nil {
-				return infraError(fmt.Errorf("write --results: %w", err))
-			}
+		if err := rec.Case(res); err != nil {
+			return infraError(fmt.Errorf("write the results: %w", err))
 		}
 		sum.add(res)
 		if !res.Passed {
 			progress.clear()
-			fmt.Fprintln(report, runner.Describe(res))
+			fmt.Fprintln(report, result.Describe(res))
 			if reproErr != nil {
 				printError(report, reproErr)
 			} else {
-				fmt.Fprintln(report, repro.Manifests)
+				fmt.Fprintln(report, res.Reproduce.Manifests)
 			}
 		}
 	}
 	progress.clear()
 	info := runInfo{
 		selected: len(selected), took: time.Since(start), provider: f.cluster, cluster: displayName(cluster),
-		enforcer: f.enforcer, interrupted: interrupt != "",
+		enforcer: f.enforcer, interrupted: end.Interrupted != "",
 	}
 	if f.output == outputText {
 		sum.write(report, info)
 	} else if err := writeData(stdout, f.output, sum.object(info)); err != nil {
 		return infraError(fmt.Errorf("write the summary: %w", err))
 	}
-	return sum.outcome(interrupt)
+	return sum.outcome(end.Interrupted)
 }
 
 // openResults opens the --results destination once there is something to
@@ -416,25 +464,75 @@ func listCases(w io.Writer, selected []cases.Case, output string) error {
 // without the trailing separator.
 func displayName(c clusters.Cluster) string { return strings.TrimSuffix(c.Name(), "-") }
 
-// resultsHeader is the first line of --results: what ran, where, when.
-type resultsHeader struct {
-	Netpolcheck string `json:"netpolcheck"`
-	Commit      string `json:"commit,omitempty"`
-	Provider    string `json:"provider"`
-	Cluster     string `json:"cluster"`
-	Enforcer    string `json:"enforcer"`
-	Start       string `json:"start"`
+// runRecord is the run's first JSON line as far as it is known before the
+// cluster exists.
+func (f runFlags) runRecord(start time.Time, selected int) result.Run {
+	version, commit := buildVersion()
+	return result.Run{
+		ID: reports.NewRunID(start), Netpolcheck: version, Commit: commit, Suite: "netpolcheck run",
+		Provider: f.cluster, Enforcer: f.implementation(version), Start: start.UTC(),
+		Selected: selected, Library: runner.LibraryProfiles(cases.All()),
+	}
 }
 
-func writeResultsHeader(w io.Writer, cluster string, f runFlags) error {
-	version, commit := buildVersion()
-	line, err := json.Marshal(map[string]resultsHeader{"run": {
-		Netpolcheck: version, Commit: commit, Provider: f.cluster, Cluster: cluster, Enforcer: f.enforcer,
-		Start: time.Now().UTC().Format(time.RFC3339),
-	}})
-	if err != nil {
-		return err
+// projectURL is netpolcheck's home, named in reports of its own enforcer.
+const projectURL = "https://github.com/netpolcheck/netpolcheck"
+
+// implementation names the enforcer under test for the reports.
+func (f runFlags) implementation(version string) result.Implementation {
+	switch f.enforcer {
+	case clusters.EnforcerReference:
+		return result.Implementation{Kind: f.enforcer, Name: "netpolcheck reference enforcer (iptables, " + f.denyAction + ")", Version: version, URL: projectURL}
+	case clusters.EnforcerNone:
+		return result.Implementation{Kind: f.enforcer, Name: "none (no enforcer)"}
 	}
-	_, err = fmt.Fprintf(w, "%s\n", line)
-	return err
+	name := f.enforcerName
+	if name == "" {
+		name = filepath.Base(filepath.Clean(f.enforcerManifests))
+	}
+	return result.Implementation{Kind: f.enforcer, Name: name, Version: f.enforcerVersion, URL: f.enforcerURL}
+}
+
+// preflightRecord is the preflight's JSON line.
+func preflightRecord(pf runner.PreflightResult, err error) result.Preflight {
+	rec := result.Preflight{Passed: err == nil, Duration: pf.Duration, CanaryEnforcedIn: pf.CanaryEnforcedIn, Case: pf.Case}
+	if err != nil {
+		rec.Error = result.Errorf(result.ErrorCluster, "%v", err)
+	}
+	return rec
+}
+
+// baseNames are the files' names without their directory.
+func baseNames(paths []string) []string {
+	out := make([]string, len(paths))
+	for i, p := range paths {
+		out[i] = filepath.Base(p)
+	}
+	return out
+}
+
+// checkReportDir refuses a --report-dir that is a file or holds a run.
+func checkReportDir(dir string) error {
+	if dir == "" {
+		return nil
+	}
+	st, err := os.Stat(dir)
+	switch {
+	case err == nil && !st.IsDir():
+		return fmt.Errorf("--report-dir %s: is a file; want a directory", dir)
+	case err == nil:
+		if _, err := os.Stat(filepath.Join(dir, reports.JSONLName)); err == nil {
+			return fmt.Errorf("--report-dir %s: holds a run already (%s); give another directory", dir, reports.JSONLName)
+		}
+	}
+	return nil
+}
+
+// kubernetesVersion is the version the cluster's API reports.
+func kubernetesVersion(cluster clusters.Cluster) string {
+	v, err := cluster.Client().Discovery().ServerVersion()
+	if err != nil {
+		return "unknown (" + oneLine(err.Error()) + ")"
+	}
+	return v.GitVersion
 }

@@ -1,9 +1,7 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -11,29 +9,17 @@ import (
 
 	"github.com/netpolcheck/netpolcheck/clusters"
 	"github.com/netpolcheck/netpolcheck/reference/model"
+	"github.com/netpolcheck/netpolcheck/reports/result"
 	"github.com/netpolcheck/netpolcheck/suites/cases"
-	"github.com/netpolcheck/netpolcheck/suites/runner"
 )
 
 // A failed case is reproducible anywhere: the namespaces, pods and
 // policies in force at its failing step, as YAML that kubectl applies.
 
-// reproduction is the "reproduce" object of a failed case's --results line.
-type reproduction struct {
-	// Step counts from 1; 0 means before the first step (the reset to the
-	// case's topology failed).
-	Step     int    `json:"step"`
-	StepName string `json:"stepName"`
-	// Probes are the ports and protocols the step probed, as 80/TCP.
-	Probes []string `json:"probes"`
-	// Manifests is a multi-document YAML stream with a comment header.
-	Manifests string `json:"manifests"`
-}
-
 // reproduce renders the state of the case's failing step, with the pod
 // addresses the cluster gave (ipBlock policies built from the topology
 // name them).
-func reproduce(ctx context.Context, cluster clusters.Cluster, c cases.Case, res runner.CaseResult) (*reproduction, error) {
+func reproduce(ctx context.Context, cluster clusters.Cluster, c cases.Case, res result.Case) (*result.Reproduction, error) {
 	topo, err := cluster.Topology(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("case %q: read the pod addresses for its manifests: %w", c.Name, err)
@@ -55,8 +41,8 @@ func reproduce(ctx context.Context, cluster clusters.Cluster, c cases.Case, res 
 // failingStep is the step (from 1) a failed case stopped at: the runner
 // stops at the first step that fails, so it is the last one it reports,
 // or 0 when the reset before the first step failed.
-func failingStep(c cases.Case, res runner.CaseResult) int {
-	if strings.HasPrefix(res.Error, "reset:") {
+func failingStep(c cases.Case, res result.Case) int {
+	if res.Error != nil && res.Error.Kind == result.ErrorReset {
 		return 0
 	}
 	return min(len(res.Steps), len(c.Steps))
@@ -64,7 +50,7 @@ func failingStep(c cases.Case, res runner.CaseResult) int {
 
 // stepManifests renders the state after step (from 1; 0 is before any
 // step). addresses says what the pods' annotations record.
-func stepManifests(c cases.Case, ips map[model.PodRef]string, step int, addresses string) (*reproduction, error) {
+func stepManifests(c cases.Case, ips map[model.PodRef]string, step int, addresses string) (*result.Reproduction, error) {
 	states, err := cases.Replay(c, ips)
 	if err != nil {
 		return nil, err
@@ -72,7 +58,7 @@ func stepManifests(c cases.Case, ips map[model.PodRef]string, step int, addresse
 	if step < 0 || step >= len(states) {
 		return nil, fmt.Errorf("case %q has no step %d", c.Name, step)
 	}
-	rep := &reproduction{Step: step, StepName: "before the first step", Probes: []string{}}
+	rep := &result.Reproduction{Step: step, StepName: "before the first step", Probes: []string{}}
 	probes := []model.PortProtocol(nil)
 	if len(c.Steps) > 0 {
 		probes = c.Steps[0].Probes
@@ -109,31 +95,6 @@ func stepManifests(c cases.Case, ips map[model.PodRef]string, step int, addresse
 	b.Write(data)
 	rep.Manifests = b.String()
 	return rep, nil
-}
-
-// resultLine is a case's --results line: the runner's result and, for a
-// failed case, its reproduction as "reproduce".
-func resultLine(res runner.CaseResult, rep *reproduction) ([]byte, error) {
-	line, err := json.Marshal(res)
-	if err != nil || rep == nil {
-		return line, err
-	}
-	extra, err := json.Marshal(rep)
-	if err != nil {
-		return nil, err
-	}
-	line = bytes.TrimSpace(line)
-	if len(line) < 2 || line[len(line)-1] != '}' {
-		return nil, errors.New("a case result is not a JSON object")
-	}
-	sep := ","
-	if bytes.Equal(line, []byte("{}")) {
-		sep = ""
-	}
-	out := append([]byte{}, line[:len(line)-1]...)
-	out = append(out, sep+`"reproduce":`...)
-	out = append(out, extra...)
-	return append(out, '}'), nil
 }
 
 // validateDump checks --dump-case and --dump-step and returns the case.

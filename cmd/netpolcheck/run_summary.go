@@ -5,7 +5,7 @@ import (
 	"io"
 	"time"
 
-	"github.com/netpolcheck/netpolcheck/suites/runner"
+	"github.com/netpolcheck/netpolcheck/reports/result"
 )
 
 // runSummary adds up the cases a run finished.
@@ -13,16 +13,16 @@ type runSummary struct {
 	ran    int
 	failed []string // failed by the enforcer under test
 	infra  []string // could not be judged: a non-empty Error
-	totals runner.Summary
+	totals result.Summary
 }
 
-func (s *runSummary) add(res runner.CaseResult) {
+func (s *runSummary) add(res result.Case) {
 	s.ran++
 	t := res.Totals()
 	s.totals.LeakRounds += t.LeakRounds
 	s.totals.UnprovenRounds += t.UnprovenRounds
 	switch {
-	case res.Error != "":
+	case res.Error != nil:
 		s.infra = append(s.infra, res.Name)
 	case !res.Passed:
 		s.failed = append(s.failed, res.Name)

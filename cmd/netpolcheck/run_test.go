@@ -1,13 +1,13 @@
 package main
 
 import (
-	"bytes"
-	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
+
+	"github.com/netpolcheck/netpolcheck/reports"
+	"github.com/netpolcheck/netpolcheck/reports/result"
 )
 
 func TestRunListsSelectedCases(t *testing.T) {
@@ -33,8 +33,8 @@ func TestRunOneCaseWithAndWithoutEnforcer(t *testing.T) {
 		t.Fatal("netpolcheck run builds a netns cluster: run as root")
 	}
 	focus := "^upstream tcp: should support a 'default-deny-ingress' policy$"
-	results := filepath.Join(t.TempDir(), "results.jsonl")
-	stdout, stderr, code := runNetpolcheck(t, "", "run", "--focus", focus, "--results", results)
+	reportDir := filepath.Join(t.TempDir(), "reports")
+	stdout, stderr, code := runNetpolcheck(t, "", "run", "--focus", focus, "--report-dir", reportDir)
 	if code != 0 || !strings.Contains(stdout, "1 case: 1 passed, 0 failed, 0 infrastructure errors") {
 		t.Fatalf("with the reference enforcer: exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
 	}
@@ -44,23 +44,21 @@ func TestRunOneCaseWithAndWithoutEnforcer(t *testing.T) {
 			t.Errorf("stderr lacks the plain progress line %q (or redraws): %q", want, stderr)
 		}
 	}
-	header, data := readResults(t, results)
-	if header.Provider != "netns" || header.Enforcer != "reference" || header.Cluster == "" || header.Start == "" {
-		t.Errorf("results header %+v: want provider, cluster, enforcer and start", header)
+	set, err := reports.ReadFile(filepath.Join(reportDir, reports.JSONLName))
+	if err != nil {
+		t.Fatal(err)
 	}
-	var res struct {
-		Name     string `json:"name"`
-		Passed   bool   `json:"passed"`
-		Duration string `json:"duration"`
+	if r := set.Run; r.Provider != "netns" || r.Enforcer.Kind != "reference" || r.Cluster == "" || r.Start.IsZero() || r.ID == "" || r.Kubernetes == "" {
+		t.Errorf("run line %+v: want provider, cluster, enforcer, start, id and Kubernetes", r)
 	}
-	if err := json.Unmarshal(data, &res); err != nil || !res.Passed {
-		t.Errorf("results file: %v %+v\n%s", err, res, data)
+	if len(set.Cases) != 1 || !set.Cases[0].Passed || set.Cases[0].Duration <= 0 || set.Outcome() != result.OutcomePassed {
+		t.Errorf("results: %d cases, outcome %s", len(set.Cases), set.Outcome())
 	}
-	if _, err := time.ParseDuration(res.Duration); err != nil {
-		t.Errorf("duration %q is not a Go duration: %v", res.Duration, err)
+	if !strings.Contains(stderr, "reports in "+reportDir+": results.jsonl, junit.xml, report.html, summary.md, conformance.yaml") {
+		t.Errorf("stderr does not say where the reports are:\n%s", stderr)
 	}
 
-	stdout, stderr, code = runNetpolcheck(t, "", "run", "--focus", focus, "--enforcer", "none")
+	stdout, stderr, code = runNetpolcheck(t, "", "run", "--focus", focus, "--enforcer", "none", "--report-dir", t.TempDir())
 	if code != exitFailed {
 		t.Fatalf("without an enforcer: exit %d, want %d\nstdout:\n%s\nstderr:\n%s", code, exitFailed, stdout, stderr)
 	}
@@ -69,22 +67,4 @@ func TestRunOneCaseWithAndWithoutEnforcer(t *testing.T) {
 			t.Errorf("stdout lacks %q:\n%s", want, stdout)
 		}
 	}
-}
-
-// readResults splits a --results file into its header line and the rest
-// (one JSON result per line).
-func readResults(t *testing.T, path string) (resultsHeader, []byte) {
-	t.Helper()
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	first, rest, _ := bytes.Cut(data, []byte("\n"))
-	var header struct {
-		Run resultsHeader `json:"run"`
-	}
-	if err := json.Unmarshal(first, &header); err != nil {
-		t.Fatalf("results header %q: %v", first, err)
-	}
-	return header.Run, rest
 }

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/netpolcheck/netpolcheck/reports/result"
+
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 	networkingv1 "k8s.io/api/networking/v1"
@@ -121,7 +123,7 @@ pod declares, are reported as warnings on stderr.`,
 				}
 				return writeJSONAs(cmd.OutOrStdout(), output, b.Bytes())
 			}
-			return table.WriteText(cmd.OutOrStdout())
+			return writeTableText(cmd.OutOrStdout(), table)
 		},
 	}
 	in.addFlags(cmd.Flags())
@@ -129,4 +131,23 @@ pod declares, are reported as warnings on stderr.`,
 	cmd.Flags().StringArrayVar(&ports, "port", nil, "only this port, as 80/TCP or 80 (repeatable; default: every port of the topology)")
 	cmd.Flags().StringVar(&protocol, "protocol", "", "protocol of the ports given as bare numbers (default TCP); without --port, only the topology's ports of this protocol")
 	return cmd
+}
+
+// writeTableText writes one expected grid per port, in the one grid form.
+func writeTableText(w io.Writer, table *model.Table) error {
+	for i, pp := range table.Ports() {
+		g, err := result.ExpectedGrid(table, pp)
+		if err != nil {
+			return err
+		}
+		if i > 0 {
+			if _, err := io.WriteString(w, "\n"); err != nil {
+				return err
+			}
+		}
+		if _, err := io.WriteString(w, g.Text(result.Expected)); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/netpolcheck/netpolcheck/reports/result"
 )
 
 // runNetpolcheck runs the CLI in-process through the real root command and
@@ -118,19 +120,27 @@ func TestTableTextGrid(t *testing.T) {
 	if len(grids) != 6 {
 		t.Fatalf("%d grids, want one per port/protocol (6):\n%s", len(grids), stdout)
 	}
-	lines := strings.Split(grids[0], "\n")
-	if lines[0] != "80/TCP" {
-		t.Errorf("first grid title %q, want 80/TCP", lines[0])
+	// The text is the one grid form, which the hand tables use too.
+	g, err := result.ParseGrid(grids[0])
+	if err != nil {
+		t.Fatalf("first grid: %v\n%s", err, grids[0])
 	}
-	if got := strings.Fields(lines[1]); len(got) != 10 || got[1] != "x/a" || got[9] != "z/c" {
-		t.Errorf("column header %q", lines[1])
+	if g.Port.String() != "80/TCP" || len(g.Pods) != 9 || g.Pods[0].String() != "x/a" || g.Pods[8].String() != "z/c" {
+		t.Errorf("first grid is %s over %v", g.Port, g.Pods)
+	}
+	row := func(r int) string {
+		var marks []string
+		for c := range g.Pods {
+			marks = append(marks, g.Cell(r, c).Glyph(result.Expected))
+		}
+		return g.Pods[r].String() + " " + strings.Join(marks, " ")
 	}
 	// Row x/a: allowed to x and z, denied to y.
-	if got := strings.Join(strings.Fields(lines[2]), " "); got != "x/a . . . X X X . . ." {
+	if got := row(0); got != "x/a . . . X X X . . ." {
 		t.Errorf("row x/a = %q", got)
 	}
 	// Row y/b: only itself in y.
-	if got := strings.Join(strings.Fields(lines[6]), " "); got != "y/b . . . X . X . . ." {
+	if got := row(4); got != "y/b . . . X . X . . ." {
 		t.Errorf("row y/b = %q", got)
 	}
 }

@@ -3,10 +3,8 @@ package model
 import (
 	"bufio"
 	"bytes"
-	"fmt"
 	"io"
 	"strconv"
-	"text/tabwriter"
 )
 
 // WriteJSON writes the table in the format of DESIGN.md:
@@ -72,53 +70,4 @@ func Mark(d Decision) string {
 	default:
 		return "?"
 	}
-}
-
-// WriteText writes one grid per port: rows are sources, columns destinations.
-func (t *Table) WriteText(w io.Writer) error {
-	for k := range t.ports {
-		if k > 0 {
-			if _, err := io.WriteString(w, "\n"); err != nil {
-				return err
-			}
-		}
-		if err := t.writeGrid(w, k); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// Grid returns the text grid of one port.
-func (t *Table) Grid(pp PortProtocol) (string, error) {
-	pp.Protocol = defaultProtocol(pp.Protocol)
-	k, ok := t.portIdx[pp]
-	if !ok {
-		return "", fmt.Errorf("port %s is not in the table", pp)
-	}
-	var buf bytes.Buffer
-	if err := t.writeGrid(&buf, k); err != nil {
-		return "", err
-	}
-	return buf.String(), nil
-}
-
-func (t *Table) writeGrid(w io.Writer, k int) error {
-	n := len(t.pods)
-	tw := tabwriter.NewWriter(w, 1, 1, 1, ' ', 0)
-	fmt.Fprintf(tw, "%s\n", t.ports[k])
-	io.WriteString(tw, "from\\to")
-	for _, p := range t.pods {
-		fmt.Fprintf(tw, "\t%s", p)
-	}
-	io.WriteString(tw, "\n")
-	for s := 0; s < n; s++ {
-		io.WriteString(tw, t.pods[s].String())
-		for d := 0; d < n; d++ {
-			code := t.codes[k][s*n+d]
-			fmt.Fprintf(tw, "\t%s", Mark(Combine(codeDecision[code&3], codeDecision[code>>2])))
-		}
-		io.WriteString(tw, "\n")
-	}
-	return tw.Flush()
 }

@@ -60,6 +60,20 @@ type PodRef struct {
 
 func (r PodRef) String() string { return r.Namespace + "/" + r.Name }
 
+// MarshalText writes namespace/name, the form every JSON and YAML output
+// uses for a pod.
+func (r PodRef) MarshalText() ([]byte, error) { return []byte(r.String()), nil }
+
+// UnmarshalText reads namespace/name.
+func (r *PodRef) UnmarshalText(b []byte) error {
+	ref, err := ParsePodRef(string(b))
+	if err != nil {
+		return err
+	}
+	*r = ref
+	return nil
+}
+
 // Ref returns the pod's PodRef.
 func (p Pod) Ref() PodRef { return PodRef{Namespace: p.Namespace, Name: p.Name} }
 

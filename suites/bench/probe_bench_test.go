@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/netpolcheck/netpolcheck/reports/result"
+
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -139,7 +141,7 @@ func denyIngressInX(b *testing.B, ctx context.Context, deny string) (clusters.Cl
 		Steps: []cases.Step{{Name: "deny ingress in x", Actions: []cases.Action{{CreatePolicy: policy}}}},
 	})
 	if !res.Passed {
-		b.Fatalf("the policy did not converge: %s\n%s", res.Error, runner.Describe(res))
+		b.Fatalf("the policy did not converge: %s\n%s", res.Error, result.Describe(res))
 	}
 	topo, err := c.Topology(ctx)
 	if err != nil {

@@ -3,7 +3,10 @@ package cases
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
+
+	"github.com/netpolcheck/netpolcheck/reports/result"
 
 	"github.com/netpolcheck/netpolcheck/reference/model"
 )
@@ -59,49 +62,62 @@ func compareHandTables(s scenario) []string {
 			msgs = append(msgs, fmt.Sprintf("%s: model: %v", where, err))
 			continue
 		}
-		var tablePods []string
-		for _, p := range table.Pods() {
-			tablePods = append(tablePods, p.String())
-		}
 		for j, pp := range step.Probes {
-			g, err := parseGrid(s.want[i][j])
+			hand, err := result.ParseGrid(s.want[i][j])
 			if err != nil {
 				msgs = append(msgs, fmt.Sprintf("%s: hand grid %d: %v", where, j+1, err))
 				continue
 			}
-			if g.port != pp {
-				msgs = append(msgs, fmt.Sprintf("%s: hand grid %d is for %s but the step probes %s there", where, j+1, g.port, pp))
+			if hand.Port != pp {
+				msgs = append(msgs, fmt.Sprintf("%s: hand grid %d is for %s but the step probes %s there", where, j+1, hand.Port, pp))
 				continue
 			}
-			if !slices.Equal(g.pods, tablePods) {
-				msgs = append(msgs, fmt.Sprintf("%s %s: hand grid pods %v, topology pods %v", where, pp, g.pods, tablePods))
+			if !slices.Equal(hand.Pods, table.Pods()) {
+				msgs = append(msgs, fmt.Sprintf("%s %s: hand grid pods %v, topology pods %v", where, pp, hand.Pods, table.Pods()))
 				continue
 			}
-			got := make([][]model.Decision, len(g.pods))
-			var wrong []string
-			for r, from := range g.pods {
-				for c, to := range g.pods {
-					v, err := table.Lookup(from, to, pp)
-					if err != nil {
-						return append(msgs, fmt.Sprintf("%s: model lookup %s -> %s %s: %v", where, from, to, pp, err))
-					}
-					got[r] = append(got[r], v.Allowed)
-					if v.Allowed != g.cells[r][c] {
-						wrong = append(wrong, fmt.Sprintf("  cell %s -> %s on %s: hand table says %s, model says %s (ingress %s, egress %s)",
-							from, to, pp, g.cells[r][c], v.Allowed, v.Ingress, v.Egress))
-					}
-				}
+			got, err := result.ExpectedGrid(table, pp)
+			if err != nil {
+				return append(msgs, fmt.Sprintf("%s: model %s: %v", where, pp, err))
 			}
-			if len(wrong) > 0 {
-				msg := fmt.Sprintf("%s on %s: hand table and model disagree in %d cells:\n", where, pp, len(wrong))
-				for _, w := range wrong {
-					msg += w + "\n"
-				}
-				msgs = append(msgs, msg+renderGrids(g.pods, g.cells, got))
+			if msg := diffGrids(hand, got); msg != "" {
+				msgs = append(msgs, fmt.Sprintf("%s on %s: %s", where, pp, msg))
 			}
 		}
 	}
 	return msgs
+}
+
+// diffGrids lists the cells where the hand grid and the model's differ,
+// with the model's argument, then both grids and their comparison side by
+// side ("" when they agree).
+func diffGrids(hand, got result.Grid) string {
+	var wrong []string
+	compare := result.NewGrid(hand.Port, hand.Pods)
+	for r := range hand.Pods {
+		for c := range hand.Pods {
+			h, m := hand.Cell(r, c), got.Cell(r, c)
+			// The comparison view reads a judged cell's Match: "." agree, "X" not.
+			_ = compare.Set(result.Cell{From: m.From, To: m.To, PortProtocol: m.PortProtocol, Expected: model.Allowed, Match: h.Expected == m.Expected})
+			if h.Expected == m.Expected {
+				continue
+			}
+			line := fmt.Sprintf("  cell %s: hand table says %s, model says %s", m.Key(), h.Expected, m.Expected)
+			for _, reason := range m.Reasons {
+				line += fmt.Sprintf("\n      %s %s %s", reason.Direction, reason.Clause, reason.Text)
+			}
+			wrong = append(wrong, line)
+		}
+	}
+	if len(wrong) == 0 {
+		return ""
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "hand table and model disagree in %d cells:\n%s\n", len(wrong), strings.Join(wrong, "\n"))
+	_ = result.WriteGrids(&b, result.Block{Title: "hand table", Grid: hand, View: result.Expected},
+		result.Block{Title: "model", Grid: got, View: result.Expected},
+		result.Block{Title: "comparison", Grid: compare, View: result.Comparison})
+	return b.String()
 }
 
 // TestHandTablesHoldOnIPv6 replays every case whose policies are built from

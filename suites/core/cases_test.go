@@ -1,6 +1,7 @@
 package core
 
 import (
+	"github.com/netpolcheck/netpolcheck/reports/result"
 	. "github.com/onsi/ginkgo/v2"
 
 	"github.com/netpolcheck/netpolcheck/suites/cases"
@@ -15,7 +16,7 @@ var _ = Describe("NetworkPolicy", func() {
 			res := suiteRunner.Run(ctx, c)
 			record(res)
 			if !res.Passed {
-				Fail(runner.Describe(res))
+				Fail(result.Describe(res))
 			}
 		})
 	}

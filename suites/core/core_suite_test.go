@@ -2,11 +2,11 @@ package core
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"testing"
@@ -16,6 +16,9 @@ import (
 	. "github.com/onsi/gomega"
 
 	"github.com/netpolcheck/netpolcheck/clusters"
+	"github.com/netpolcheck/netpolcheck/reports"
+	"github.com/netpolcheck/netpolcheck/reports/result"
+	"github.com/netpolcheck/netpolcheck/suites/cases"
 	"github.com/netpolcheck/netpolcheck/suites/runner"
 )
 
@@ -25,9 +28,15 @@ const (
 	clusterEnv = "NETPOLCHECK_CLUSTER"
 	// enforcerEnv selects the enforcer under test (default reference).
 	enforcerEnv = "NETPOLCHECK_ENFORCER"
-	// resultsEnv, when set, names a file that receives one JSON CaseResult
-	// per line.
-	resultsEnv = "NETPOLCHECK_RESULTS"
+	// reportDirEnv is the report directory (results.jsonl, junit.xml,
+	// report.html, summary.md, conformance.yaml); default
+	// reports/out/<run-id> at the repository root.
+	reportDirEnv = "NETPOLCHECK_REPORT_DIR"
+	// enforcerNameEnv, enforcerVersionEnv and enforcerURLEnv name the plugin
+	// under test in the reports (with NETPOLCHECK_ENFORCER_MANIFESTS).
+	enforcerNameEnv    = "NETPOLCHECK_ENFORCER_NAME"
+	enforcerVersionEnv = "NETPOLCHECK_ENFORCER_VERSION"
+	enforcerURLEnv     = "NETPOLCHECK_ENFORCER_URL"
 	// imagesEnv is the directory of probe.tar and enforcer.tar (kind loads
 	// them); default _output/images.
 	imagesEnv = "NETPOLCHECK_IMAGES"
@@ -55,15 +64,20 @@ const (
 // The one cluster and runner of the suite, set up in BeforeSuite.
 var (
 	suiteRunner *runner.Runner
-	resultsFile *os.File
+	// recorder keeps the report directory.
+	recorder *reports.Recorder
+	// specsToRun is how many cases the suite will run, after its filters.
+	specsToRun int
 	// totals adds up the cases' summaries, for the suite's last line.
-	totals runner.Summary
+	totals result.Summary
 )
 
 func TestCore(t *testing.T) {
 	RegisterFailHandler(Fail)
 	RunSpecs(t, "netpolcheck core")
 }
+
+var _ = ReportBeforeSuite(func(r Report) { specsToRun = r.PreRunStats.SpecsThatWillRun })
 
 var _ = BeforeSuite(func(ctx SpecContext) {
 	provider := envOr(clusterEnv, "netns")
@@ -74,6 +88,9 @@ var _ = BeforeSuite(func(ctx SpecContext) {
 			Fail(fmt.Sprintf("%s=%s and %s=%s: a plugin's manifests are the enforcer under test; leave %s unset", enforcerManifestsEnv, manifests, enforcerEnv, enforcer, enforcerEnv))
 		}
 		enforcer = clusters.EnforcerManifests
+	}
+	if (os.Getenv(enforcerNameEnv) != "" || os.Getenv(enforcerVersionEnv) != "" || os.Getenv(enforcerURLEnv) != "") && manifests == "" {
+		Fail(fmt.Sprintf("%s, %s and %s name a plugin under test: they go with %s", enforcerNameEnv, enforcerVersionEnv, enforcerURLEnv, enforcerManifestsEnv))
 	}
 	if provider == "netns" && os.Geteuid() != 0 {
 		Fail("the netns cluster creates network namespaces and iptables rules: run the suite as root, " +
@@ -117,24 +134,86 @@ var _ = BeforeSuite(func(ctx SpecContext) {
 	// Only the enforcer under test may filter, and it must be seen to.
 	start = time.Now()
 	pf, err := suiteRunner.Preflight(ctx, enforcer != clusters.EnforcerNone)
-	Expect(err).NotTo(HaveOccurred(), "preflight\n%s", runner.Describe(pf.Case))
+	startRecording(cluster, provider, enforcer, manifests, start)
+	pfRecord := result.Preflight{Passed: err == nil, Duration: pf.Duration, CanaryEnforcedIn: pf.CanaryEnforcedIn, Case: pf.Case}
+	if err != nil {
+		pfRecord.Error = result.Errorf(result.ErrorCluster, "%v", err)
+	}
+	Expect(recorder.Preflight(pfRecord)).To(Succeed())
+	Expect(err).NotTo(HaveOccurred(), "preflight\n%s", result.Describe(pf.Case))
 	if enforcer == clusters.EnforcerNone {
 		phase("preflight passed (the canary policy changed nothing: nothing enforces)", start)
 	} else {
 		phase("preflight passed (canary policy enforced in %s)", start, pf.CanaryEnforcedIn.Round(time.Millisecond))
-	}
-	if path := os.Getenv(resultsEnv); path != "" {
-		f, err := os.Create(path)
-		Expect(err).NotTo(HaveOccurred(), "%s=%s", resultsEnv, path)
-		resultsFile = f
-		DeferCleanup(f.Close)
 	}
 }, NodeTimeout(60*time.Minute))
 
 var _ = AfterSuite(func() {
 	fmt.Fprintf(GinkgoWriter, "cell-rounds: %d leaked before convergence, %d unproven (did not connect while the path or the server was not proven up)\n",
 		totals.LeakRounds, totals.UnprovenRounds)
+	if recorder == nil {
+		return
+	}
+	// A suite stopped early (interrupted, a failed BeforeSuite) has fewer
+	// cases than it selected: the reports say incomplete.
+	end := result.End{End: time.Now().UTC()}
+	if pf := recorder.Set().Preflight; pf != nil && pf.Error != nil {
+		end.Error = pf.Error
+	}
+	paths, err := recorder.Finish(end)
+	Expect(err).NotTo(HaveOccurred(), "write the reports")
+	fmt.Printf("netpolcheck: reports in %s: %s\n", recorder.Dir(), strings.Join(baseNames(paths), ", "))
 })
+
+// startRecording opens the report directory and writes the run's line.
+func startRecording(cluster clusters.Cluster, provider, enforcer, manifests string, start time.Time) {
+	version, commit := "(devel)", ""
+	if info, ok := debug.ReadBuildInfo(); ok && info.Main.Version != "" {
+		version = info.Main.Version
+	}
+	run := result.Run{ID: reports.NewRunID(start), Netpolcheck: version, Commit: commit, Suite: "netpolcheck core (Ginkgo)",
+		Provider: provider, Cluster: strings.TrimSuffix(cluster.Name(), "-"), Kubernetes: serverVersion(cluster),
+		Enforcer: implementation(enforcer, manifests, version), Start: start.UTC(),
+		Selected: specsToRun, Library: runner.LibraryProfiles(cases.All())}
+	dir := os.Getenv(reportDirEnv)
+	if dir == "" {
+		dir = filepath.Join(moduleRoot(), reports.DefaultDir(run.ID))
+	}
+	var err error
+	recorder, err = reports.Record(dir, run)
+	Expect(err).NotTo(HaveOccurred(), "%s=%s", reportDirEnv, dir)
+}
+
+// implementation names the enforcer under test for the reports, as
+// netpolcheck run does.
+func implementation(enforcer, manifests, version string) result.Implementation {
+	switch enforcer {
+	case clusters.EnforcerReference:
+		return result.Implementation{Kind: enforcer, Name: "netpolcheck reference enforcer (iptables, reject)", Version: version,
+			URL: "https://github.com/netpolcheck/netpolcheck"}
+	case clusters.EnforcerNone:
+		return result.Implementation{Kind: enforcer, Name: "none (no enforcer)"}
+	}
+	return result.Implementation{Kind: enforcer, Name: envOr(enforcerNameEnv, filepath.Base(filepath.Clean(manifests))),
+		Version: os.Getenv(enforcerVersionEnv), URL: os.Getenv(enforcerURLEnv)}
+}
+
+// serverVersion is the version the cluster's API reports.
+func serverVersion(cluster clusters.Cluster) string {
+	v, err := cluster.Client().Discovery().ServerVersion()
+	if err != nil {
+		return "unknown (" + err.Error() + ")"
+	}
+	return v.GitVersion
+}
+
+func baseNames(paths []string) []string {
+	out := make([]string, len(paths))
+	for i, p := range paths {
+		out[i] = filepath.Base(p)
+	}
+	return out
+}
 
 // phase prints one line per phase of the set-up with its duration (shown
 // by go test -v, as make conformance runs it).
@@ -169,18 +248,10 @@ func envOr(key, fallback string) string {
 	return fallback
 }
 
-// record keeps a case's result: in the Ginkgo report (JSON) and, if asked,
-// in the results file.
-func record(res runner.CaseResult) {
-	AddReportEntry("result", res, ReportEntryVisibilityNever)
+// record keeps a case's result in the report directory.
+func record(res result.Case) {
 	t := res.Totals()
 	totals.LeakRounds += t.LeakRounds
 	totals.UnprovenRounds += t.UnprovenRounds
-	if resultsFile == nil {
-		return
-	}
-	line, err := json.Marshal(res)
-	Expect(err).NotTo(HaveOccurred())
-	_, err = fmt.Fprintf(resultsFile, "%s\n", line)
-	Expect(err).NotTo(HaveOccurred())
+	Expect(recorder.Case(res)).To(Succeed(), "write the results")
 }

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/netpolcheck/netpolcheck/reports/result"
+
 	"github.com/netpolcheck/netpolcheck/clusters/netns"
 	"github.com/netpolcheck/netpolcheck/suites/cases"
 	"github.com/netpolcheck/netpolcheck/suites/runner"
@@ -69,7 +71,7 @@ func runFault(t *testing.T, f fault, r *row) {
 
 // runCase creates a cluster with the reference enforcer, runs the case with
 // the fault armed, and destroys the cluster.
-func runCase(ctx context.Context, t *testing.T, f fault, c cases.Case, tgt target) (res runner.CaseResult, s *strike, err error) {
+func runCase(ctx context.Context, t *testing.T, f fault, c cases.Case, tgt target) (res result.Case, s *strike, err error) {
 	cl, err := netns.Create(ctx, append([]netns.Option{netns.WithLogger(slog.New(slog.NewTextHandler(t.Output(), nil)))}, f.clusterOpts...)...)
 	if err != nil {
 		return res, nil, err

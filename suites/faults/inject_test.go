@@ -7,6 +7,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/netpolcheck/netpolcheck/reports/result"
+
 	"github.com/netpolcheck/netpolcheck/clusters/netns"
 	"github.com/netpolcheck/netpolcheck/probes/agent"
 	"github.com/netpolcheck/netpolcheck/probes/matrix"
@@ -79,7 +81,7 @@ type strike struct {
 	hook func(ri runner.RoundInfo)
 	// after runs once the case returned, before its cluster goes: it
 	// finishes measurements and waits for what the strike started.
-	after func(ctx context.Context, res runner.CaseResult)
+	after func(ctx context.Context, res result.Case)
 
 	mu sync.Mutex
 	// fired counts injections made.
@@ -131,7 +133,7 @@ func faults() []fault {
 
 // afterFirstRound strikes the victim once, after round 1 of step 0.
 func afterFirstRound(victim model.PodRef, inject func(model.PodRef) error) *strike {
-	s := &strike{after: func(context.Context, runner.CaseResult) {}}
+	s := &strike{after: func(context.Context, result.Case) {}}
 	s.hook = func(ri runner.RoundInfo) {
 		if ri.Step == 0 && ri.Round == 1 && s.fired == 0 {
 			s.injected()
@@ -188,7 +190,7 @@ func armRestartEnforcer(cl *netns.Cluster, tgt target) *strike {
 			}
 		}()
 	}
-	s.after = func(ctx context.Context, res runner.CaseResult) {
+	s.after = func(ctx context.Context, res result.Case) {
 		if s.fired == 0 {
 			return
 		}
@@ -255,7 +257,7 @@ func armFlushChains(cl *netns.Cluster, tgt target) *strike {
 			s.noEffect = fmt.Sprintf("%s did not connect right after the flush", tgt.cell)
 		}
 	}
-	s.after = func(ctx context.Context, _ runner.CaseResult) {
+	s.after = func(ctx context.Context, _ result.Case) {
 		if !runnerSeen {
 			return
 		}
@@ -326,6 +328,6 @@ func armPauseWatches(cl *netns.Cluster, _ target) *strike {
 			cl.PauseWatches()
 		}
 	}
-	s.after = func(context.Context, runner.CaseResult) { cl.ResumeWatches() }
+	s.after = func(context.Context, result.Case) { cl.ResumeWatches() }
 	return s
 }

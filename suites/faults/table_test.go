@@ -7,8 +7,9 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/netpolcheck/netpolcheck/reports/result"
+
 	"github.com/netpolcheck/netpolcheck/suites/cases"
-	"github.com/netpolcheck/netpolcheck/suites/runner"
 )
 
 // row is one fault's line of the table.
@@ -37,7 +38,7 @@ func (r *row) problem(format string, args ...any) {
 }
 
 // add classifies one case's result under the fault.
-func (r *row) add(t *testing.T, c cases.Case, tgt target, res runner.CaseResult, s *strike) {
+func (r *row) add(t *testing.T, c cases.Case, tgt target, res result.Case, s *strike) {
 	t.Helper()
 	s.mu.Lock()
 	fired, errs, noEffect, notes := s.fired, s.errs, s.noEffect, s.notes
@@ -45,7 +46,7 @@ func (r *row) add(t *testing.T, c cases.Case, tgt target, res runner.CaseResult,
 	r.run++
 	got := expectPass
 	switch {
-	case res.Error != "":
+	case res.Error != nil:
 		got = expectInfraError
 		r.infraErrors++
 	case res.Failure != "":
@@ -76,13 +77,13 @@ func (r *row) add(t *testing.T, c cases.Case, tgt target, res runner.CaseResult,
 	case !res.Passed && r.expect == expectPass:
 		r.falseFails++
 		if r.falseFailWhy == "" {
-			r.falseFailWhy = fmt.Sprintf("%s: %s%s", c.Name, res.Error, res.Failure)
+			r.falseFailWhy = fmt.Sprintf("%s: %s", c.Name, res.Why())
 		}
 	}
 	if s.window > 0 {
 		r.windows = append(r.windows, s.window)
 	}
-	detail := res.Error + res.Failure
+	detail := res.Why()
 	if len(detail) > 160 {
 		detail = detail[:160] + "..."
 	}

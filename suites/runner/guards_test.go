@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/netpolcheck/netpolcheck/reports/result"
+
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -28,10 +30,10 @@ type guardScenario struct {
 	guard guard
 	// run builds the situation and runs one step with a runner made by
 	// newRunner (which carries the guards of the run).
-	run func(t *testing.T, c *netns.Cluster, newRunner func(...Option) *Runner) StepResult
+	run func(t *testing.T, c *netns.Cluster, newRunner func(...Option) *Runner) result.Step
 	// caught returns nil when the step failed the way the guard makes it
 	// fail, and says what happened otherwise.
-	caught func(sr StepResult) error
+	caught func(sr result.Step) error
 }
 
 // TestGuards runs every scenario twice: with every guard in force the step
@@ -46,7 +48,7 @@ func TestGuards(t *testing.T) {
 			t.Run("guarded", func(t *testing.T) {
 				sr := sc.run(t, newCluster(t), guardedRunner(nil))
 				if err := sc.caught(sr); err != nil {
-					t.Errorf("with the guard %q in force: %v\n%s", sc.guard, err, Describe(CaseResult{Name: sc.name, Steps: []StepResult{sr}}))
+					t.Errorf("with the guard %q in force: %v\n%s", sc.guard, err, result.Describe(result.Case{Name: sc.name, Steps: []result.Step{sr}}))
 				}
 			})
 			t.Run("without guard", func(t *testing.T) {
@@ -77,7 +79,7 @@ func guardedRunner(disabled map[guard]bool) func(...Option) *Runner {
 
 // runOne resets c to tc and runs step on it with a runner for c.
 func runOne(t *testing.T, c *netns.Cluster, newRunner func(...Option) *Runner, tc cases.Case, step cases.Step, settle int,
-	before func(), hook func(RoundInfo), opts ...Option) StepResult {
+	before func(), hook func(RoundInfo), opts ...Option) result.Step {
 	t.Helper()
 	r := newRunner(append([]Option{WithDeadline(3 * time.Second), WithProbeTimeout(300 * time.Millisecond)}, opts...)...)
 	r.cluster = c
@@ -88,7 +90,7 @@ func runOne(t *testing.T, c *netns.Cluster, newRunner func(...Option) *Runner, t
 	if hook != nil {
 		r.roundHook = hook
 	}
-	return r.runStep(context.Background(), state, step, settle, RoundInfo{Case: tc.Name})
+	return r.runStepAlone(context.Background(), state, step, settle, RoundInfo{Case: tc.Name})
 }
 
 func guardScenarios() []guardScenario {
@@ -100,7 +102,7 @@ func guardScenarios() []guardScenario {
 			// pass: the path is proven (x/a's node reaches it on 81).
 			name:  "a probe that cannot run is an infrastructure error",
 			guard: guardProbeErrors,
-			run: func(t *testing.T, c *netns.Cluster, newRunner func(...Option) *Runner) StepResult {
+			run: func(t *testing.T, c *netns.Cluster, newRunner func(...Option) *Runner) result.Step {
 				topo := smallTopology()
 				topo.Pods[0].Ports = []model.ContainerPort{{Name: "serve-81-tcp", Port: 81, Protocol: corev1.ProtocolTCP}}
 				step := cases.Step{
@@ -122,7 +124,7 @@ func guardScenarios() []guardScenario {
 			// answers only itself. The refusals are not the enforcer's.
 			name:  "a refusal from a server that answers only itself is unproven",
 			guard: guardDenialProof,
-			run: func(t *testing.T, c *netns.Cluster, newRunner func(...Option) *Runner) StepResult {
+			run: func(t *testing.T, c *netns.Cluster, newRunner func(...Option) *Runner) result.Step {
 				tc := cases.Case{Name: "x/a refuses others", Topology: smallTopology()}
 				return runOne(t, c, newRunner, tc, isolateXA, 2, func() {
 					inPod(t, c, xa, "iptables", "-w", "-I", "INPUT", "!", "-s", podIP(t, c, xa), "-p", "tcp", "--dport", "80", "-j", "REJECT", "--reject-with", "tcp-reset")
@@ -133,7 +135,7 @@ func guardScenarios() []guardScenario {
 		{
 			name:  "a UDP server hung for everyone but itself is unproven",
 			guard: guardDenialProof,
-			run: func(t *testing.T, c *netns.Cluster, newRunner func(...Option) *Runner) StepResult {
+			run: func(t *testing.T, c *netns.Cluster, newRunner func(...Option) *Runner) result.Step {
 				topo := smallTopology()
 				for i := range topo.Pods {
 					topo.Pods[i].Ports = []model.ContainerPort{{Name: "serve-80-udp", Port: 80, Protocol: corev1.ProtocolUDP}}
@@ -152,7 +154,7 @@ func guardScenarios() []guardScenario {
 			// one of its cells looks denied.
 			name:  "a route deleted mid-step is unproven",
 			guard: guardDenialProof,
-			run: func(t *testing.T, c *netns.Cluster, newRunner func(...Option) *Runner) StepResult {
+			run: func(t *testing.T, c *netns.Cluster, newRunner func(...Option) *Runner) result.Step {
 				step := cases.Step{Name: "x/a isolated both ways", Actions: []cases.Action{{CreatePolicy: denyAllFromXA(networkingv1.PolicyTypeIngress, networkingv1.PolicyTypeEgress)}}}
 				tc := cases.Case{Name: "x/a loses its route", Topology: smallTopology()}
 				var deleted atomic.Bool
@@ -172,7 +174,7 @@ func guardScenarios() []guardScenario {
 			// lost and every one of its cells times out like a denial.
 			name:  "a source cut off from its node is unproven",
 			guard: guardDenialProof,
-			run: func(t *testing.T, c *netns.Cluster, newRunner func(...Option) *Runner) StepResult {
+			run: func(t *testing.T, c *netns.Cluster, newRunner func(...Option) *Runner) result.Step {
 				topo := smallTopology()
 				topo.Pods[0].Ports = []model.ContainerPort{{Name: "serve-81-tcp", Port: 81, Protocol: corev1.ProtocolTCP}}
 				step := cases.Step{
@@ -195,7 +197,7 @@ func guardScenarios() []guardScenario {
 			// so all of them time out like denials.
 			name:  "nodes cut apart are unproven",
 			guard: guardDenialProof,
-			run: func(t *testing.T, c *netns.Cluster, newRunner func(...Option) *Runner) StepResult {
+			run: func(t *testing.T, c *netns.Cluster, newRunner func(...Option) *Runner) result.Step {
 				step := cases.Step{Name: "x/a isolated both ways", Actions: []cases.Action{{CreatePolicy: denyAllFromXA(networkingv1.PolicyTypeIngress, networkingv1.PolicyTypeEgress)}}}
 				tc := cases.Case{Name: "node-2 loses its uplink", Topology: smallTopology()}
 				return runOne(t, c, newRunner, tc, step, 2, func() {
@@ -209,7 +211,7 @@ func guardScenarios() []guardScenario {
 			// round: never twice in a row.
 			name:  "a rule toggled every round does not converge",
 			guard: guardStableConvergence,
-			run: func(t *testing.T, c *netns.Cluster, newRunner func(...Option) *Runner) StepResult {
+			run: func(t *testing.T, c *netns.Cluster, newRunner func(...Option) *Runner) result.Step {
 				tc := cases.Case{Name: "flapping filter", Topology: smallTopology()}
 				return runOne(t, c, newRunner, tc, isolateXA, 2, nil, func(at RoundInfo) {
 					op := "-D"
@@ -226,7 +228,7 @@ func guardScenarios() []guardScenario {
 			// x/b -> y/a is rejected for one round.
 			name:  "an allowed cell lost after convergence is flaky",
 			guard: guardLostAfterConvergence,
-			run: func(t *testing.T, c *netns.Cluster, newRunner func(...Option) *Runner) StepResult {
+			run: func(t *testing.T, c *netns.Cluster, newRunner func(...Option) *Runner) result.Step {
 				tc := cases.Case{Name: "allowed cell lost once", Topology: smallTopology()}
 				var lost atomic.Int64
 				var rule []string
@@ -250,7 +252,7 @@ func guardScenarios() []guardScenario {
 			// enforces either, so the cluster matches "no policies".
 			name:  "a policy the API silently dropped is an error",
 			guard: guardCaseState,
-			run: func(t *testing.T, c *netns.Cluster, newRunner func(...Option) *Runner) StepResult {
+			run: func(t *testing.T, c *netns.Cluster, newRunner func(...Option) *Runner) result.Step {
 				tc := cases.Case{Name: "policy swallowed", Topology: smallTopology()}
 				return runOne(t, c, newRunner, tc, isolateXA, 2, func() {
 					c.Client().(*fake.Clientset).PrependReactor("create", "networkpolicies", func(a k8stesting.Action) (bool, runtime.Object, error) {
@@ -263,7 +265,7 @@ func guardScenarios() []guardScenario {
 		{
 			name:  "a step that judges no cell fails",
 			guard: guardJudgedCells,
-			run: func(t *testing.T, c *netns.Cluster, newRunner func(...Option) *Runner) StepResult {
+			run: func(t *testing.T, c *netns.Cluster, newRunner func(...Option) *Runner) result.Step {
 				tc := cases.Case{Name: "nothing to judge", Topology: smallTopology()}
 				step := cases.Step{Name: "probe a port nobody serves", Probes: []model.PortProtocol{{Port: 9999, Protocol: corev1.ProtocolTCP}}}
 				return runOne(t, c, newRunner, tc, step, 2, nil, nil)
@@ -279,18 +281,18 @@ var (
 	ya = model.PodRef{Namespace: "y", Name: "a"}
 )
 
-func wantError(part string) func(StepResult) error {
-	return func(sr StepResult) error {
-		if sr.Passed || !strings.Contains(sr.Error, part) {
+func wantError(part string) func(result.Step) error {
+	return func(sr result.Step) error {
+		if sr.Passed || !strings.Contains(errorText(sr.Error), part) {
 			return fmt.Errorf("want an infrastructure error with %q, got passed=%v error=%q failure=%q", part, sr.Passed, sr.Error, sr.Failure)
 		}
 		return nil
 	}
 }
 
-func wantFailure(part string) func(StepResult) error {
-	return func(sr StepResult) error {
-		if sr.Passed || sr.Error != "" || !strings.Contains(sr.Failure, part) {
+func wantFailure(part string) func(result.Step) error {
+	return func(sr result.Step) error {
+		if sr.Passed || sr.Error != nil || !strings.Contains(sr.Failure, part) {
 			return fmt.Errorf("want a failure with %q, got passed=%v error=%q failure=%q", part, sr.Passed, sr.Error, sr.Failure)
 		}
 		return nil
@@ -373,4 +375,18 @@ func TestAServerThatRefusesItsOwnPodIsAnInfrastructureError(t *testing.T) {
 	if err := wantError("x/a did not answer itself on 80/TCP")(sr); err != nil {
 		t.Error(err)
 	}
+}
+
+// errorText is an infrastructure error's message, "" for none.
+func errorText(e *result.InfraError) string {
+	if e == nil {
+		return ""
+	}
+	return e.Message
+}
+
+// runStepAlone runs one step after the reset, as the first of its case.
+func (r *Runner) runStepAlone(ctx context.Context, state *cases.State, step cases.Step, settle int, at RoundInfo) result.Step {
+	sr, _ := r.runStep(ctx, state, step, settle, allAllowed, at)
+	return sr
 }

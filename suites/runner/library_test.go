@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/netpolcheck/netpolcheck/reports/result"
+
 	"github.com/netpolcheck/netpolcheck/reference/model"
 	"github.com/netpolcheck/netpolcheck/suites/cases"
 )
@@ -30,12 +32,12 @@ func TestEveryDenialCaseFailsUnenforced(t *testing.T) {
 			}
 		}
 		switch {
-		case res.Error != "":
+		case res.Error != nil:
 			t.Errorf("%s: infrastructure error without an enforcer: %s", tc.Name, res.Error)
 		case expectsDenial && res.Passed:
 			t.Errorf("%s: expects a denial but passed with nothing enforcing", tc.Name)
 		case !expectsDenial && !res.Passed:
-			t.Errorf("%s: expects no denial but failed:\n%s", tc.Name, Describe(res))
+			t.Errorf("%s: expects no denial but failed:\n%s", tc.Name, result.Describe(res))
 		case expectsDenial:
 			failed++
 		default:

@@ -3,13 +3,12 @@ package runner
 import (
 	"context"
 	"fmt"
-	"strings"
 	"time"
 
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/netpolcheck/netpolcheck/reference/model"
+	"github.com/netpolcheck/netpolcheck/reports/result"
 	"github.com/netpolcheck/netpolcheck/suites/cases"
 )
 
@@ -54,10 +53,10 @@ func (r *Runner) Preflight(ctx context.Context, enforces bool) (PreflightResult,
 	res := r.Run(ctx, c)
 	pf.Case = res
 	pf.Duration = time.Since(start)
-	if reset := len(res.Steps) > 0 && res.Steps[0].Name == resetStepName; reset || strings.HasPrefix(res.Error, "reset:") {
-		why := res.Error
+	if reset := len(res.Steps) > 0 && res.Steps[0].Name == result.ResetStep; reset || (res.Error != nil && res.Error.Kind == result.ErrorReset) {
+		why := res.Error.Message
 		if reset {
-			why = firstProblem(res.Steps[0], res.Error)
+			why = firstProblem(res.Steps[0], why)
 		}
 		return pf, fmt.Errorf("preflight: with no policies the default matrix does not connect, so the network is broken or something other than the enforcer under test filters traffic: %s", why)
 	}
@@ -67,7 +66,7 @@ func (r *Runner) Preflight(ctx context.Context, enforces bool) (PreflightResult,
 		}
 		last := res.Steps[len(res.Steps)-1]
 		return pf, fmt.Errorf("preflight: nothing is meant to enforce, yet a default-deny ingress policy in %s took effect: something other than the enforcer under test enforces NetworkPolicy: %s",
-			canaryNamespace, firstProblem(last, last.Error))
+			canaryNamespace, firstProblem(last, ""))
 	}
 	if len(res.Steps) > 0 {
 		pf.CanaryEnforcedIn = res.Steps[0].TimeToConverge
@@ -77,10 +76,10 @@ func (r *Runner) Preflight(ctx context.Context, enforces bool) (PreflightResult,
 		return pf, nil
 	case len(res.Steps) == 1:
 		return pf, fmt.Errorf("preflight: the enforcer under test did not enforce a default-deny ingress policy in %s within %s: %s",
-			canaryNamespace, res.Steps[0].Deadline, firstProblem(res.Steps[0], res.Steps[0].Error))
+			canaryNamespace, res.Steps[0].Deadline, firstProblem(res.Steps[0], ""))
 	default:
 		return pf, fmt.Errorf("preflight: once the canary policy was removed the matrix did not connect again: %s",
-			firstProblem(res.Steps[len(res.Steps)-1], res.Steps[len(res.Steps)-1].Error))
+			firstProblem(res.Steps[len(res.Steps)-1], ""))
 	}
 }
 
@@ -88,7 +87,7 @@ func (r *Runner) Preflight(ctx context.Context, enforces bool) (PreflightResult,
 type PreflightResult struct {
 	// Case is the preflight run as a case: the baseline is its reset, the
 	// canary its steps.
-	Case CaseResult
+	Case result.Case
 	// CanaryEnforcedIn is the time from creating the canary policy to the
 	// first round of its stable convergence (zero without a canary).
 	CanaryEnforcedIn time.Duration
@@ -102,7 +101,6 @@ const unenforcedCanaryHold = 3 * time.Second
 const (
 	canaryNamespace = "x"
 	canaryName      = "netpolcheck-canary"
-	resetStepName   = "reset (no policies)"
 )
 
 func canaryPolicy() *networkingv1.NetworkPolicy {
@@ -117,17 +115,17 @@ func canaryPolicy() *networkingv1.NetworkPolicy {
 
 // firstProblem says in one line what went wrong in a step: its error, its
 // failure, or its first wrong cell.
-func firstProblem(sr StepResult, fallback string) string {
-	why := sr.Error
-	if why == "" {
-		why = sr.Failure
+func firstProblem(sr result.Step, fallback string) string {
+	why := sr.Failure
+	if sr.Error != nil {
+		why = sr.Error.Message
 	}
 	if why == "" {
 		why = fallback
 	}
 	for _, c := range sr.Cells {
-		if !c.Match && c.Expected != model.Undefined && !c.Unproven {
-			return fmt.Sprintf("%s; e.g. %s -> %s %d/%s expected %s, observed %s", why, c.From, c.To, c.Port, c.Protocol, c.Expected, c.Observed)
+		if !c.Match && c.Judged() && !c.Unproven {
+			return fmt.Sprintf("%s; e.g. %s expected %s, observed %s", why, c.Key(), c.Expected, c.Observed)
 		}
 	}
 	return why

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/netpolcheck/netpolcheck/reports/result"
+
 	"github.com/netpolcheck/netpolcheck/suites/cases"
 )
 
@@ -21,7 +23,7 @@ func TestPreflightPassesWithTheReferenceEnforcer(t *testing.T) {
 	r := New(c, WithDeadline(5*time.Second), WithProbeTimeout(500*time.Millisecond))
 	pf, err := r.Preflight(context.Background(), true)
 	if err != nil {
-		t.Fatalf("%v\n%s", err, Describe(pf.Case))
+		t.Fatalf("%v\n%s", err, result.Describe(pf.Case))
 	}
 	if pf.CanaryEnforcedIn <= 0 || len(pf.Case.Steps) != 2 {
 		t.Errorf("canary enforced in %s over %d steps; want a positive time over 2 steps", pf.CanaryEnforcedIn, len(pf.Case.Steps))
@@ -65,7 +67,7 @@ func TestPreflightStopsWhenAnEnforcerRunsUnasked(t *testing.T) {
 	r := New(c, WithDeadline(2*time.Second), WithProbeTimeout(300*time.Millisecond))
 	pf, err := r.Preflight(context.Background(), false)
 	if err == nil || !strings.Contains(err.Error(), "something other than the enforcer under test enforces NetworkPolicy") || !strings.Contains(err.Error(), "-> x/") {
-		t.Fatalf("want the unenforced canary to fail on cells into x, got %v\n%s", err, Describe(pf.Case))
+		t.Fatalf("want the unenforced canary to fail on cells into x, got %v\n%s", err, result.Describe(pf.Case))
 	}
 }
 
@@ -123,7 +125,7 @@ func TestPreflightWaitsForALateUnaskedEnforcer(t *testing.T) {
 	r := New(c, WithDeadline(3*time.Second), WithProbeTimeout(300*time.Millisecond), WithRoundHook(hook))
 	pf, err := r.Preflight(ctx, false)
 	if err == nil || !strings.Contains(err.Error(), "something other than the enforcer under test enforces NetworkPolicy") {
-		t.Fatalf("want the late enforcer caught while the canary is watched, got %v\n%s", err, Describe(pf.Case))
+		t.Fatalf("want the late enforcer caught while the canary is watched, got %v\n%s", err, result.Describe(pf.Case))
 	}
 	select {
 	case err := <-started:

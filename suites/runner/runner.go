@@ -8,6 +8,7 @@ import (
 
 	"github.com/netpolcheck/netpolcheck/clusters"
 	"github.com/netpolcheck/netpolcheck/clusters/provider"
+	"github.com/netpolcheck/netpolcheck/reports/result"
 	"github.com/netpolcheck/netpolcheck/suites/cases"
 )
 
@@ -95,23 +96,24 @@ func New(cluster clusters.Cluster, opts ...Option) *Runner {
 // Run resets the cluster to the case's topology with no policies, then runs
 // the steps in order and stops at the first failed one (later steps build on
 // it). The result says why a case failed; Run itself never fails.
-func (r *Runner) Run(ctx context.Context, c cases.Case) CaseResult {
+func (r *Runner) Run(ctx context.Context, c cases.Case) result.Case {
 	start := time.Now()
-	res := CaseResult{Name: c.Name, Features: c.Features, Clauses: c.Clauses, Passed: true}
-	defer func() { res.Duration = time.Since(start) }()
+	res := result.Case{Name: c.Name, Profile: Profile(c), Features: c.Features, Clauses: c.Clauses, Passed: true}
 
 	state, reset, err := r.reset(ctx, c)
 	if err != nil {
 		res.Passed = false
-		res.Error = err.Error()
+		res.Error = err
 		if reset != nil {
 			res.Steps = append(res.Steps, *reset)
 		}
 		res.Duration = time.Since(start)
 		return res
 	}
+	before := allAllowed
 	for i, step := range c.Steps {
-		sr := r.runStep(ctx, state, step, r.settleRounds, RoundInfo{Case: c.Name, Step: i, StepName: step.Name})
+		sr, after := r.runStep(ctx, state, step, r.settleRounds, before, RoundInfo{Case: c.Name, Step: i, StepName: step.Name})
+		before = after
 		if sr.Name == "" {
 			sr.Name = fmt.Sprintf("step %d", i+1)
 		}
@@ -119,8 +121,8 @@ func (r *Runner) Run(ctx context.Context, c cases.Case) CaseResult {
 		res.Steps = append(res.Steps, sr)
 		if !sr.Passed {
 			res.Passed = false
-			if sr.Error != "" {
-				res.Error = fmt.Sprintf("%s: %s", sr.Name, sr.Error)
+			if sr.Error != nil {
+				res.Error = result.Errorf(sr.Error.Kind, "%s: %s", sr.Name, sr.Error.Message)
 			}
 			if sr.Failure != "" {
 				res.Failure = fmt.Sprintf("%s: %s", sr.Name, sr.Failure)
@@ -136,34 +138,38 @@ func (r *Runner) Run(ctx context.Context, c cases.Case) CaseResult {
 // the cluster is back to the model's table for no policies: the next case
 // starts from a known, enforced state, so its time-to-enforce is its own.
 func (r *Runner) Reset(ctx context.Context, c cases.Case) error {
-	_, _, err := r.reset(ctx, c)
-	return err
+	if _, _, err := r.reset(ctx, c); err != nil {
+		return err
+	}
+	return nil
 }
 
 // reset is Reset that also returns the state the case starts from and, when
 // it failed, the probing step.
-func (r *Runner) reset(ctx context.Context, c cases.Case) (*cases.State, *StepResult, error) {
+func (r *Runner) reset(ctx context.Context, c cases.Case) (*cases.State, *result.Step, *result.InfraError) {
 	if err := deleteAllPolicies(ctx, r.cluster); err != nil {
-		return nil, nil, fmt.Errorf("reset: %w", err)
+		return nil, nil, result.Errorf(result.ErrorReset, "%v", err)
 	}
 	if err := r.cluster.Deploy(ctx, c.TopologyOrDefault()); err != nil {
-		return nil, nil, fmt.Errorf("reset: %w", err)
+		return nil, nil, result.Errorf(result.ErrorReset, "%v", err)
 	}
 	state := cases.StateFor(c)
 	if err := adoptClusterFacts(ctx, r.cluster, state, nil); err != nil {
-		return nil, nil, fmt.Errorf("reset: %w", err)
+		return nil, nil, result.Errorf(result.ErrorReset, "%v", err)
 	}
-	step := cases.Step{Name: resetStepName}
+	step := cases.Step{Name: result.ResetStep}
 	if len(c.Steps) > 0 {
 		step.Probes = c.Steps[0].Probes
 	}
-	sr := r.runStep(ctx, state, step, 0, RoundInfo{Case: c.Name, Step: -1, StepName: step.Name})
+	sr, _ := r.runStep(ctx, state, step, 0, allAllowed, RoundInfo{Case: c.Name, Step: -1, StepName: step.Name})
 	if !sr.Passed {
-		msg := sr.Error
-		if msg == "" {
+		msg := ""
+		if sr.Error != nil {
+			msg = sr.Error.Message
+		} else {
 			msg = fmt.Sprintf("a cluster without policies: %s", sr.Failure)
 		}
-		return nil, &sr, fmt.Errorf("reset: %s", msg)
+		return nil, &sr, result.Errorf(result.ErrorReset, "%s", msg)
 	}
 	return state, nil, nil
 }

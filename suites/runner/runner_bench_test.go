@@ -5,6 +5,8 @@ import (
 	"os"
 	"testing"
 
+	"github.com/netpolcheck/netpolcheck/reports/result"
+
 	"github.com/netpolcheck/netpolcheck/clusters/netns"
 	"github.com/netpolcheck/netpolcheck/suites/cases"
 )
@@ -36,7 +38,7 @@ func BenchmarkCase(b *testing.B) {
 		b.Run(name, func(b *testing.B) {
 			for b.Loop() {
 				if res := r.Run(ctx, tc); !res.Passed {
-					b.Fatal(Describe(res))
+					b.Fatal(result.Describe(res))
 				}
 			}
 		})

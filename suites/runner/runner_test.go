@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/netpolcheck/netpolcheck/reports/result"
+
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -121,7 +123,7 @@ func TestUnenforcedDenialFailsOnExactlyTheDeniedCells(t *testing.T) {
 		Steps:    []cases.Step{{Name: "isolate x/a", Actions: []cases.Action{{CreatePolicy: denyIngressToXA()}}}},
 	}
 	res := r.Run(context.Background(), tc)
-	if res.Passed || res.Error != "" {
+	if res.Passed || res.Error != nil {
 		t.Fatalf("want a failed case without infrastructure error, got passed=%v error=%q", res.Passed, res.Error)
 	}
 	sr := res.Steps[0]
@@ -129,7 +131,7 @@ func TestUnenforcedDenialFailsOnExactlyTheDeniedCells(t *testing.T) {
 		t.Fatalf("summary %+v converged=%v; want 9 cells, 2 wrong, not converged", sr.Summary, sr.Converged)
 	}
 	for _, cell := range sr.Cells {
-		deny := cell.To == "x/a" && cell.From != "x/a"
+		deny := cell.To.String() == "x/a" && cell.From.String() != "x/a"
 		if deny != !cell.Match || cell.Observed != agent.Connected {
 			t.Errorf("%s -> %s: expected %s observed %s match %v", cell.From, cell.To, cell.Expected, cell.Observed, cell.Match)
 		}
@@ -137,7 +139,7 @@ func TestUnenforcedDenialFailsOnExactlyTheDeniedCells(t *testing.T) {
 			t.Errorf("%s -> %s: %d leak rounds of %d, %d reasons", cell.From, cell.To, cell.LeakRounds, sr.Rounds, len(cell.Reasons))
 		}
 	}
-	text := Describe(res)
+	text := result.Describe(res)
 	for _, want := range []string{"FAIL", "expected", "observed", "comparison", "x/b -> x/a 80/TCP: expected denied, observed connected", "NP-ISO"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("description lacks %q:\n%s", want, text)
@@ -155,16 +157,16 @@ func TestHandWrittenRejectSatisfiesTheModel(t *testing.T) {
 	tc := cases.Case{Name: "deny ingress to x/a, by hand", Topology: smallTopology()}
 	state := start(t, r, tc)
 	rejectNewToXA(t, c, "-I", "icmp-admin-prohibited")
-	sr := r.runStep(ctx, state, cases.Step{Name: "isolate x/a", Actions: []cases.Action{{CreatePolicy: denyIngressToXA()}}}, 2, RoundInfo{})
+	sr := r.runStepAlone(ctx, state, cases.Step{Name: "isolate x/a", Actions: []cases.Action{{CreatePolicy: denyIngressToXA()}}}, 2, RoundInfo{})
 	if !sr.Passed || !sr.Converged || sr.Rounds != stableRounds+2 {
 		t.Fatalf("want a pass after stable convergence + 2 settle rounds, got passed=%v converged=%v rounds=%d error=%q\n%s",
-			sr.Passed, sr.Converged, sr.Rounds, sr.Error, Describe(CaseResult{Name: tc.Name, Steps: []StepResult{sr}}))
+			sr.Passed, sr.Converged, sr.Rounds, sr.Error, result.Describe(result.Case{Name: tc.Name, Steps: []result.Step{sr}}))
 	}
 	for _, cell := range sr.Cells {
 		if cell.TimeToEnforce == nil || cell.LeakRounds != 0 || cell.Flips != 0 {
 			t.Errorf("%s -> %s: tte %v leaks %d flips %d", cell.From, cell.To, cell.TimeToEnforce, cell.LeakRounds, cell.Flips)
 		}
-		if cell.To == "x/a" && cell.From != "x/a" && cell.Observed != agent.Rejected {
+		if cell.To.String() == "x/a" && cell.From.String() != "x/a" && cell.Observed != agent.Rejected {
 			t.Errorf("%s -> x/a observed %s, want rejected", cell.From, cell.Observed)
 		}
 	}
@@ -181,13 +183,13 @@ func TestRefusalByAFilterIsADenialWhileTheServerIsUp(t *testing.T) {
 	tc := cases.Case{Name: "deny ingress to x/a with resets, by hand", Topology: smallTopology()}
 	state := start(t, r, tc)
 	rejectNewToXA(t, c, "-I", "tcp-reset")
-	sr := r.runStep(ctx, state, cases.Step{Name: "isolate x/a", Actions: []cases.Action{{CreatePolicy: denyIngressToXA()}}}, 2, RoundInfo{})
+	sr := r.runStepAlone(ctx, state, cases.Step{Name: "isolate x/a", Actions: []cases.Action{{CreatePolicy: denyIngressToXA()}}}, 2, RoundInfo{})
 	if !sr.Passed {
-		t.Fatalf("want a pass, got error=%q\n%s", sr.Error, Describe(CaseResult{Name: tc.Name, Steps: []StepResult{sr}}))
+		t.Fatalf("want a pass, got error=%q\n%s", sr.Error, result.Describe(result.Case{Name: tc.Name, Steps: []result.Step{sr}}))
 	}
 	refused := 0
 	for _, cell := range sr.Cells {
-		if cell.To == "x/a" && cell.From != "x/a" {
+		if cell.To.String() == "x/a" && cell.From.String() != "x/a" {
 			if cell.Observed != agent.Refused {
 				t.Errorf("%s -> x/a observed %s, want refused (tcp-reset)", cell.From, cell.Observed)
 			}
@@ -236,9 +238,9 @@ func TestLeakAfterConvergenceFailsTheStep(t *testing.T) {
 	rejectNewToXA(t, c, "-I", "icmp-admin-prohibited")
 	// Settle long enough (about a second of rounds) for the rule to vanish
 	// while the runner watches.
-	done := make(chan StepResult)
+	done := make(chan result.Step)
 	go func() {
-		done <- r.runStep(ctx, state, cases.Step{Name: "isolate x/a", Actions: []cases.Action{{CreatePolicy: denyIngressToXA()}}}, 40, RoundInfo{})
+		done <- r.runStepAlone(ctx, state, cases.Step{Name: "isolate x/a", Actions: []cases.Action{{CreatePolicy: denyIngressToXA()}}}, 40, RoundInfo{})
 	}()
 	time.Sleep(400 * time.Millisecond)
 	rejectNewToXA(t, c, "-D", "icmp-admin-prohibited")
@@ -246,7 +248,7 @@ func TestLeakAfterConvergenceFailsTheStep(t *testing.T) {
 	if sr.Passed || sr.Summary.LeaksAfterConvergence == 0 {
 		t.Fatalf("want a failed step with leaks after convergence, got passed=%v summary=%+v", sr.Passed, sr.Summary)
 	}
-	text := Describe(CaseResult{Name: tc.Name, Steps: []StepResult{sr}})
+	text := result.Describe(result.Case{Name: tc.Name, Steps: []result.Step{sr}})
 	if !strings.Contains(text, "leaks after convergence") || !strings.Contains(text, " L ") {
 		t.Errorf("description does not show the leak:\n%s", text)
 	}
@@ -282,7 +284,7 @@ func TestHostNetworkCellsAreReportedApart(t *testing.T) {
 		Steps:    []cases.Step{{Name: "x/a sends only within x", Actions: []cases.Action{{CreatePolicy: egress}}}},
 	})
 	if !res.Passed {
-		t.Fatalf("%s", Describe(res))
+		t.Fatalf("%s", result.Describe(res))
 	}
 	sr := res.Steps[0]
 	if sr.Summary.Undefined == 0 || sr.Summary.Judged+sr.Summary.Undefined != sr.Summary.Cells {

@@ -7,8 +7,40 @@ import (
 
 	"github.com/onsi/ginkgo/v2/types"
 
+	"github.com/netpolcheck/netpolcheck/reference/model"
+	"github.com/netpolcheck/netpolcheck/reports/result"
 	"github.com/netpolcheck/netpolcheck/suites/cases"
 )
+
+// Profile is the conformance profile a case counts in: implementation-
+// defined when it checks what the API leaves to the implementation
+// (traffic from nodes and hostNetwork pods), extended when it was
+// generated, core otherwise.
+func Profile(c cases.Case) string {
+	for _, id := range c.Clauses {
+		if id == model.ClauseNode || id == model.ClauseHostNet {
+			return result.ProfileImplementationDefined
+		}
+	}
+	for _, f := range c.Features {
+		if f == GeneratedFeature {
+			return result.ProfileExtended
+		}
+	}
+	return result.ProfileCore
+}
+
+// GeneratedFeature labels cases a generator made.
+const GeneratedFeature = "generated"
+
+// LibraryProfiles counts the cases of a library per profile.
+func LibraryProfiles(all []cases.Case) map[string]int {
+	out := map[string]int{}
+	for _, c := range all {
+		out[Profile(c)]++
+	}
+	return out
+}
 
 // Labels are a case's Ginkgo labels: its features and its clause IDs, with
 // the characters Ginkgo forbids in labels replaced by '-'.

@@ -11,8 +11,30 @@ import (
 	"github.com/netpolcheck/netpolcheck/probes/agent"
 	"github.com/netpolcheck/netpolcheck/probes/matrix"
 	"github.com/netpolcheck/netpolcheck/reference/model"
+	"github.com/netpolcheck/netpolcheck/reports/result"
 	"github.com/netpolcheck/netpolcheck/suites/cases"
 )
+
+// decisions are the expected decisions of a step's cells, so the next step
+// knows which cells it changed.
+type decisions map[cellKey]model.Decision
+
+type cellKey struct {
+	from, to model.PodRef
+	port     model.PortProtocol
+}
+
+// allAllowed is the table before a case's first step: no policies.
+var allAllowed decisions
+
+// before is the decision of a cell in the step before: allowed where that
+// step did not have the cell.
+func (d decisions) before(c result.Cell) model.Decision {
+	if v, ok := d[cellKey{c.From, c.To, c.PortProtocol}]; ok {
+		return v
+	}
+	return model.Allowed
+}
 
 // stableRounds is how many matching rounds in a row make convergence stable.
 const stableRounds = 2
@@ -20,24 +42,25 @@ const stableRounds = 2
 // runStep applies the step's actions to the cluster and to state, checks
 // that the cluster holds what state says, asks the model for the expected
 // table of state, and probes in rounds until every judged cell matched and
-// kept matching for settle more rounds, or the deadline passed.
-func (r *Runner) runStep(ctx context.Context, state *cases.State, step cases.Step, settle int, at RoundInfo) StepResult {
-	sr := StepResult{Name: step.Name, Deadline: r.deadline}
+// kept matching for settle more rounds, or the deadline passed. before are
+// the expected decisions of the step before; it returns its own.
+func (r *Runner) runStep(ctx context.Context, state *cases.State, step cases.Step, settle int, before decisions, at RoundInfo) (result.Step, decisions) {
+	sr := result.Step{Name: step.Name, Deadline: r.deadline}
 	if step.Deadline > 0 {
 		sr.Deadline = step.Deadline
 	}
 	for _, a := range step.Actions {
 		if err := apply(ctx, r.cluster, state, a); err != nil {
-			sr.Error = "action failed: " + err.Error()
-			return sr
+			sr.Error = result.Errorf(result.ErrorAction, "%v", err)
+			return sr, before
 		}
 	}
 	actionsDone := time.Now()
 
-	topo, nps, err := r.expectedWorld(ctx, state)
-	if err != nil {
-		sr.Error = err.Error()
-		return sr
+	topo, nps, ierr := r.expectedWorld(ctx, state)
+	if ierr != nil {
+		sr.Error = ierr
+		return sr, before
 	}
 	if step.Unenforced {
 		nps = nil
@@ -48,18 +71,22 @@ func (r *Runner) runStep(ctx context.Context, state *cases.State, step cases.Ste
 	}
 	table, err := model.TruthTable(topo, nps, ports)
 	if err != nil {
-		sr.Error = "model: " + err.Error()
-		return sr
+		sr.Error = result.Errorf(result.ErrorModel, "%v", err)
+		return sr, before
 	}
 	for _, p := range topo.Pods {
-		sr.Pods = append(sr.Pods, p.Ref().String())
+		sr.Pods = append(sr.Pods, p.Ref())
 	}
 	sr.Ports = table.Ports()
 	live := livePods(topo)
-	cells, probeCells, err := plan(live, table)
+	cells, probeCells, err := plan(live, table, before)
 	if err != nil {
-		sr.Error = "model: " + err.Error()
-		return sr
+		sr.Error = result.Errorf(result.ErrorModel, "%v", err)
+		return sr, before
+	}
+	after := make(decisions, len(cells))
+	for _, c := range cells {
+		after[cellKey{c.From, c.To, c.PortProtocol}] = c.Expected
 	}
 	liveness := livenessCells(live, topo.Nodes, table.Ports())
 	sr.Summary.LivenessProbes = len(liveness)
@@ -82,7 +109,7 @@ func (r *Runner) runStep(ctx context.Context, state *cases.State, step cases.Ste
 		roundStart := time.Now()
 		obs, err := matrix.Run(ctx, r.cluster.Prober(), roundCells, matrix.WithProbeTimeout(r.probeTimeout))
 		if err != nil {
-			sr.Error = "probe: " + err.Error()
+			sr.Error = result.Errorf(result.ErrorProbe, "%v", err)
 			break
 		}
 		sr.Rounds++
@@ -91,7 +118,7 @@ func (r *Runner) runStep(ctx context.Context, state *cases.State, step cases.Ste
 		}
 		if bad := firstError(obs, roundCells); bad != nil && r.on(guardProbeErrors) {
 			// Errors are infrastructure failures, never "blocked".
-			sr.Error = fmt.Sprintf("probes could not run (round %d), e.g. %s: %s", sr.Rounds, bad.Key(), obs.Results[bad.Key()].Error)
+			sr.Error = result.Errorf(result.ErrorProbe, "probes could not run (round %d), e.g. %s: %s", sr.Rounds, bad.Key(), obs.Results[bad.Key()].Error)
 			recordLastRound(cells, probeCells, obs)
 			streak = 0
 			break
@@ -159,10 +186,10 @@ func (r *Runner) runStep(ctx context.Context, state *cases.State, step cases.Ste
 		}
 		select {
 		case <-ctx.Done():
-			sr.Error = "interrupted: " + ctx.Err().Error()
+			sr.Error = result.Errorf(result.ErrorInterrupted, "%v", ctx.Err())
 		case <-time.After(r.pause(sr.Rounds)):
 		}
-		if sr.Error != "" {
+		if sr.Error != nil {
 			break
 		}
 	}
@@ -173,34 +200,34 @@ func (r *Runner) runStep(ctx context.Context, state *cases.State, step cases.Ste
 		sr.TimeToConverge = 0
 	}
 	r.verdict(&sr, finish, streak, longest, stable)
-	explainFailures(table, &sr)
-	return sr
+	explain(table, &sr)
+	return sr, after
 }
 
 // expectedWorld returns the topology and policies the step is judged
 // against: the state the case implies, once the cluster is seen to hold
 // exactly that (guardCaseState), else what the cluster reports.
-func (r *Runner) expectedWorld(ctx context.Context, state *cases.State) (*model.Topology, []*networkingv1.NetworkPolicy, error) {
+func (r *Runner) expectedWorld(ctx context.Context, state *cases.State) (*model.Topology, []*networkingv1.NetworkPolicy, *result.InfraError) {
 	reported, err := r.cluster.Topology(ctx)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, result.Errorf(result.ErrorCluster, "%v", err)
 	}
 	stored, err := policies(ctx, r.cluster)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, result.Errorf(result.ErrorCluster, "%v", err)
 	}
 	if !r.on(guardCaseState) {
 		return reported, stored, nil
 	}
 	if diffs := stateDiff(state, reported, stored); len(diffs) > 0 {
-		return nil, nil, fmt.Errorf("the cluster does not hold what the case implies: %s", describeDiff(diffs))
+		return nil, nil, result.Errorf(result.ErrorClusterState, "the cluster does not hold what the case implies: %s", describeDiff(diffs))
 	}
 	return state.Topology, state.Policies, nil
 }
 
 // failedForGood says whether a failure after stable convergence has been
 // seen: more rounds cannot undo it.
-func (r *Runner) failedForGood(cells []Cell) bool {
+func (r *Runner) failedForGood(cells []result.Cell) bool {
 	for _, c := range cells {
 		if c.LeaksAfterConvergence > 0 || (c.LostAfterConvergence > 0 && r.on(guardLostAfterConvergence)) {
 			return true
@@ -212,19 +239,19 @@ func (r *Runner) failedForGood(cells []Cell) bool {
 // verdict decides whether the step passed and, if not, says why: an Error
 // when nothing was learned about the enforcer, a Failure when the enforcer
 // did something wrong.
-func (r *Runner) verdict(sr *StepResult, finish, streak, longest int, stable bool) {
+func (r *Runner) verdict(sr *result.Step, finish, streak, longest int, stable bool) {
 	s := sr.Summary
 	switch {
-	case sr.Error != "":
+	case sr.Error != nil:
 	case r.on(guardJudgedCells) && s.Judged == 0:
-		sr.Error = fmt.Sprintf("no cell was judged (%d cells, %d undefined): the step tests nothing", s.Cells, s.Undefined)
+		sr.Error = result.Errorf(result.ErrorNothingJudged, "no cell was judged (%d cells, %d undefined): the step tests nothing", s.Cells, s.Undefined)
 	case s.LeaksAfterConvergence > 0:
 		sr.Failure = fmt.Sprintf("%d denied cell-rounds connected after convergence", s.LeaksAfterConvergence)
 	case s.LostAfterConvergence > 0 && r.on(guardLostAfterConvergence):
 		sr.Failure = fmt.Sprintf("flaky: %d allowed cell-rounds stopped connecting after convergence", s.LostAfterConvergence)
 	case sr.Converged:
 	case s.Unproven > 0:
-		sr.Error = fmt.Sprintf("%d cells did not connect while their path or server was not proven up, so they say nothing about the enforcer; e.g. %s",
+		sr.Error = result.Errorf(result.ErrorUnproven, "%d cells did not connect while their path or server was not proven up, so they say nothing about the enforcer; e.g. %s",
 			s.Unproven, firstUnproven(sr.Cells))
 	case stable:
 		sr.Failure = fmt.Sprintf("did not stay converged: matched %d rounds in a row, later did not, and ended on %d of the %d matching rounds in a row a pass needs (%d rounds within %s)",
@@ -234,13 +261,13 @@ func (r *Runner) verdict(sr *StepResult, finish, streak, longest int, stable boo
 	default:
 		sr.Failure = fmt.Sprintf("did not converge within %s: %d of %d judged cells wrong in the last round", sr.Deadline, s.Mismatched, s.Judged)
 	}
-	sr.Passed = sr.Error == "" && sr.Failure == ""
+	sr.Passed = sr.Error == nil && sr.Failure == ""
 }
 
-func firstUnproven(cells []Cell) string {
+func firstUnproven(cells []result.Cell) string {
 	for _, c := range cells {
 		if c.Unproven {
-			return fmt.Sprintf("%s -> %s %d/%s observed %s: %s", c.From, c.To, c.Port, c.Protocol, c.Observed, c.Unverified)
+			return fmt.Sprintf("%s observed %s: %s", c.Key(), c.Observed, c.Unverified)
 		}
 	}
 	return ""
@@ -271,7 +298,7 @@ func errorsAsTimeouts(obs matrix.Observed) matrix.Observed {
 
 // recordLastRound keeps the outcomes of a round that was not judged, so the
 // report shows what the probes said.
-func recordLastRound(cells []Cell, probeCells []matrix.Cell, obs matrix.Observed) {
+func recordLastRound(cells []result.Cell, probeCells []matrix.Cell, obs matrix.Observed) {
 	for i := range cells {
 		res := obs.Results[probeCells[i].Key()]
 		cells[i].Observed, cells[i].Detail, cells[i].Match = res.Outcome, res.Error, false
@@ -310,8 +337,8 @@ func livePods(topo *model.Topology) []model.Pod {
 // plan lists the cells of a step: every ordered pair of live pods (self
 // pairs included) on every table port the destination declares. A port the
 // destination does not serve would only measure "nothing listens".
-func plan(live []model.Pod, table *model.Table) ([]Cell, []matrix.Cell, error) {
-	var cells []Cell
+func plan(live []model.Pod, table *model.Table, before decisions) ([]result.Cell, []matrix.Cell, error) {
+	var cells []result.Cell
 	var probeCells []matrix.Cell
 	for _, from := range live {
 		for _, to := range live {
@@ -323,11 +350,9 @@ func plan(live []model.Pod, table *model.Table) ([]Cell, []matrix.Cell, error) {
 				if err != nil {
 					return nil, nil, err
 				}
-				cells = append(cells, Cell{
-					From: from.Ref().String(), To: to.Ref().String(),
-					Port: pp.Port, Protocol: string(pp.Protocol),
-					Expected: v.Allowed,
-				})
+				c := result.Cell{From: from.Ref(), To: to.Ref(), PortProtocol: pp, Expected: v.Allowed}
+				c.Changed = v.Allowed != before.before(c)
+				cells = append(cells, c)
 				probeCells = append(probeCells, matrix.Cell{
 					From:     from.Ref().String(),
 					To:       matrix.Target{Pod: to.Ref().String(), IP: to.IP},
@@ -340,8 +365,8 @@ func plan(live []model.Pod, table *model.Table) ([]Cell, []matrix.Cell, error) {
 	return cells, probeCells, nil
 }
 
-func summarize(cells []Cell, liveness int) Summary {
-	s := Summary{Cells: len(cells), LivenessProbes: liveness}
+func summarize(cells []result.Cell, liveness int) result.Summary {
+	s := result.Summary{Cells: len(cells), LivenessProbes: liveness}
 	for _, c := range cells {
 		switch {
 		case c.Expected == model.Undefined:
@@ -368,21 +393,12 @@ func summarize(cells []Cell, liveness int) Summary {
 	return s
 }
 
-// explainFailures attaches the model's reasons to the cells that failed.
-func explainFailures(table *model.Table, sr *StepResult) {
+// explain attaches the model's reasons to every cell: the argument for
+// its expected decision, shown next to wrong cells and on hover in reports.
+func explain(table *model.Table, sr *result.Step) {
 	for i := range sr.Cells {
 		c := &sr.Cells[i]
-		failed := (c.Expected != model.Undefined && !c.Match) || c.LeaksAfterConvergence > 0
-		if !failed {
-			continue
-		}
-		from, err1 := model.ParsePodRef(c.From)
-		to, err2 := model.ParsePodRef(c.To)
-		if err1 != nil || err2 != nil {
-			continue
-		}
-		v, err := table.Explain(from, to, model.PortProtocol{Port: c.Port, Protocol: corev1.Protocol(c.Protocol)})
-		if err == nil {
+		if v, err := table.Explain(c.From, c.To, c.PortProtocol); err == nil {
 			c.Reasons = v.Reasons
 		}
 	}

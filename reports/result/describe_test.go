@@ -1,4 +1,4 @@
-package runner
+package result
 
 import (
 	"strings"
@@ -11,15 +11,18 @@ import (
 // The grids give each outcome its own glyph, so a refusal (the packet
 // reached a closed port) never reads as a denial.
 func TestDescribeShowsEveryOutcomeApart(t *testing.T) {
+	xa, xb := model.PodRef{Namespace: "x", Name: "a"}, model.PodRef{Namespace: "x", Name: "b"}
+	tcp80 := model.PortProtocol{Port: 80, Protocol: "TCP"}
 	cells := []Cell{
-		{From: "x/a", To: "x/a", Port: 80, Protocol: "TCP", Expected: model.Allowed, Observed: agent.Connected, Match: true},
-		{From: "x/a", To: "x/b", Port: 80, Protocol: "TCP", Expected: model.Denied, Observed: agent.Refused, Detail: "connection refused",
+		{From: xa, To: xa, PortProtocol: tcp80, Expected: model.Allowed, Observed: agent.Connected, Match: true},
+		{From: xa, To: xb, PortProtocol: tcp80, Expected: model.Denied, Observed: agent.Refused, Detail: "connection refused",
 			Unproven: true, Unverified: "x/b did not answer itself on 80/TCP (refused)"},
-		{From: "x/b", To: "x/a", Port: 80, Protocol: "TCP", Expected: model.Denied, Observed: agent.Timeout, Match: true},
-		{From: "x/b", To: "x/b", Port: 80, Protocol: "TCP", Expected: model.Undefined, Observed: agent.WrongPeer},
+		{From: xb, To: xa, PortProtocol: tcp80, Expected: model.Denied, Observed: agent.Timeout, Match: true},
+		{From: xb, To: xb, PortProtocol: tcp80, Expected: model.Undefined, Observed: agent.WrongPeer},
 	}
-	sr := StepResult{Name: "s", Pods: []string{"x/a", "x/b"}, Ports: []model.PortProtocol{{Port: 80, Protocol: "TCP"}}, Cells: cells, Summary: summarize(cells, 0)}
-	text := Describe(CaseResult{Name: "c", Steps: []StepResult{sr}})
+	sr := Step{Name: "s", Pods: []model.PodRef{xa, xb}, Ports: []model.PortProtocol{tcp80}, Cells: cells,
+		Summary: Summary{Cells: 4, Judged: 3, Matched: 2, Unproven: 1, Undefined: 1}}
+	text := Describe(Case{Name: "c", Steps: []Step{sr}})
 	for _, want := range []string{
 		"        | expected    | observed    | comparison\n" +
 			"80/TCP  | x/a x/b     | x/a x/b     | x/a x/b\n" +
