@@ -84,8 +84,10 @@ func writeCasesDoc(w io.Writer, all []cases.Case) error {
 	fmt.Fprintf(&b, "%d cases: %d mirror a data-plane test of the upstream e2e suite (`test/e2e/network/netpol`), %d are\n", len(all), upstream, len(all)-upstream)
 	b.WriteString("netpolcheck's own. A case is a list of steps; a step applies its actions, then probes the whole\n")
 	b.WriteString("matrix on the listed ports until it matches the spec model's truth table. `netpolcheck run --focus NAME`\n")
-	b.WriteString("runs one case, `netpolcheck run --dump-case NAME` prints its manifests at each step, and\n")
-	b.WriteString("`--label-filter` selects on the labels below (features and clause IDs, see [clauses.md](clauses.md)).\n")
+	b.WriteString("runs one case, `netpolcheck run --dump-case NAME` prints its manifests at each step,\n")
+	b.WriteString("`netpolcheck run --export-case NAME` prints it as YAML for `netpolcheck replay` ([cli.md](cli.md#cases-as-yaml)),\n")
+	b.WriteString("and `--label-filter` selects on the labels below (features derived from what the case does, and\n")
+	b.WriteString("clause IDs, see [clauses.md](clauses.md)).\n")
 	b.WriteString("Unless a case says otherwise it uses the [default topology](topology.md#the-default-topology).\n\n")
 
 	b.WriteString("| clause | cases |\n|---|---|\n")
@@ -118,7 +120,7 @@ func writeCaseDoc(b *strings.Builder, c cases.Case) error {
 	for i, step := range c.Steps {
 		var actions []string
 		for _, a := range step.Actions {
-			actions = append(actions, describeAction(state, a))
+			actions = append(actions, describeAction(a))
 			if err := state.Apply(a); err != nil {
 				return fmt.Errorf("case %q step %d: %w", c.Name, i+1, err)
 			}
@@ -144,35 +146,33 @@ func writeCaseDoc(b *strings.Builder, c cases.Case) error {
 	return nil
 }
 
-// describeAction says what an action does to the state it is applied to.
-func describeAction(s *cases.State, a cases.Action) string {
-	switch {
-	case a.CreatePolicy != nil:
-		return "create policy " + code(model.PolicyKey(a.CreatePolicy))
-	case a.UpdatePolicy != nil:
-		return "update policy " + code(model.PolicyKey(a.UpdatePolicy))
-	case a.PolicyFromTopology != nil:
-		np, err := s.PolicyFor(a)
-		if err != nil {
-			return "create a policy from the pods' addresses"
-		}
-		verb := "create"
-		if slices.ContainsFunc(s.Policies, func(p *networkingv1.NetworkPolicy) bool { return model.PolicyKey(p) == model.PolicyKey(np) }) {
-			verb = "update"
-		}
-		return verb + " policy " + code(model.PolicyKey(np)) + " from the pods' addresses"
-	case a.DeletePolicy != nil:
-		return "delete policy " + code(a.DeletePolicy.Namespace+"/"+a.DeletePolicy.Name)
-	case a.SetPodLabels != nil:
-		return "set the labels of pod " + code(a.SetPodLabels.Pod.String()) + " to " + labelText(a.SetPodLabels.Labels)
-	case a.SetNamespaceLabels != nil:
-		return "set the labels of namespace " + code(a.SetNamespaceLabels.Namespace) + " to " + labelText(a.SetNamespaceLabels.Labels)
-	case a.CreatePod != nil:
-		return "create pod " + describePod(*a.CreatePod)
-	case a.DeletePod != nil:
-		return "delete pod " + code(a.DeletePod.String())
+// describeAction says what an action does.
+func describeAction(a cases.Action) string {
+	switch a := a.(type) {
+	case cases.CreatePolicy:
+		return "create policy " + code(model.PolicyKey(a.Policy)) + fromAddresses(a.Policy)
+	case cases.UpdatePolicy:
+		return "update policy " + code(model.PolicyKey(a.Policy)) + fromAddresses(a.Policy)
+	case cases.DeletePolicy:
+		return "delete policy " + code(a.Namespace+"/"+a.Name)
+	case cases.SetPodLabels:
+		return "set the labels of pod " + code(a.Pod.String()) + " to " + labelText(a.Labels)
+	case cases.SetNamespaceLabels:
+		return "set the labels of namespace " + code(a.Namespace) + " to " + labelText(a.Labels)
+	case cases.CreatePod:
+		return "create pod " + describePod(a.Pod)
+	case cases.DeletePod:
+		return "delete pod " + code(a.Pod.String())
 	}
-	return "(an action that sets no field)"
+	return fmt.Sprintf("(an action of type %T)", a)
+}
+
+// fromAddresses notes a policy whose ipBlocks name pods.
+func fromAddresses(np *networkingv1.NetworkPolicy) string {
+	if pcs, err := cases.PodCIDRs(np); err == nil && len(pcs) > 0 {
+		return " from the pods' addresses"
+	}
+	return ""
 }
 
 // describeTopology is one line about a case's topology.

@@ -211,3 +211,28 @@ func TestAnchorsFollowGitHub(t *testing.T) {
 		t.Error("a comment in a code block became a heading")
 	}
 }
+
+// The case example of docs/cli.md reads as a case, with the labels the
+// page says are derived, and replays offline to the states it describes.
+func TestCLIDocCaseExampleReads(t *testing.T) {
+	doc := readRepoFile(t, "docs/cli.md")
+	_, rest, found := strings.Cut(doc, "<!-- case-example -->\n```yaml\n")
+	block, _, closed := strings.Cut(rest, "```")
+	if !found || !closed {
+		t.Fatal("docs/cli.md has no yaml block after <!-- case-example -->")
+	}
+	c, err := cases.Unmarshal("docs/cli.md", []byte(block))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"regression", "tcp", "egress", "ipblock", "delete"}; !reflect.DeepEqual(c.Features, want) {
+		t.Errorf("labels %v, want %v", c.Features, want)
+	}
+	states, err := cases.Replay(c, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := states[1].Policies[0].Spec.Egress[0].To[0].IPBlock.CIDR; got != "10.244.2.11/32" || len(states[2].Policies) != 0 {
+		t.Errorf("after step 1 the ipBlock is %s, want y/b's 10.244.2.11/32; after step 2 %d policies", got, len(states[2].Policies))
+	}
+}

@@ -24,9 +24,9 @@ func newRootCommand() *cobra.Command {
 		Use:   "netpolcheck",
 		Short: "Check that a cluster enforces NetworkPolicy as the API specifies",
 		Long: `netpolcheck checks that a cluster enforces NetworkPolicy as the API
-specifies: run plays the case library against a cluster; report and compare
-render and compare runs' results; table and explain show, offline, what
-policies allow and why.
+specifies: run plays the case library against a cluster and replay cases
+written as YAML files; report and compare render and compare runs' results;
+table and explain show, offline, what policies allow and why.
 
 Exit codes: 0 all passed, 1 the enforcer under test failed cases, 2 bad usage
 or input, 3 infrastructure error (nothing was learned about the enforcer),
@@ -38,6 +38,7 @@ or input, 3 infrastructure error (nothing was learned about the enforcer),
 	root.SetVersionTemplate("{{.Version}}")
 	root.AddCommand(
 		newRunCommand(),
+		newReplayCommand(),
 		newTableCommand(),
 		newExplainCommand(),
 		newReportCommand(),

@@ -70,7 +70,7 @@ func TestFailedCaseManifestsReproduceTheFailure(t *testing.T) {
 		}
 		var create []cases.Action
 		for _, np := range state.Policies {
-			create = append(create, cases.Action{CreatePolicy: np})
+			create = append(create, cases.CreatePolicy{Policy: np})
 		}
 		replay := cases.Case{
 			Name:     "reproduction of " + c.name,

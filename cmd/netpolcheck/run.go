@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/netpolcheck/netpolcheck/clusters"
 	"github.com/netpolcheck/netpolcheck/reports"
@@ -34,6 +35,7 @@ type runFlags struct {
 	output       string
 	dumpCase     string
 	dumpStep     int
+	exportCase   string
 	verbosity    int
 	kubeconfig   string
 	context      string
@@ -74,7 +76,8 @@ enforcer and 1s with --enforcer none (nothing will ever change then).
 A failed case also prints the namespaces, pods and NetworkPolicies in force
 at its failing step as YAML (and --results carries them): kubectl apply -f
 rebuilds the step on any cluster. --dump-case NAME prints a case's manifests
-at each step without building anything.
+at each step without building anything; --export-case NAME prints the case
+itself as YAML, which netpolcheck replay runs.
 
 -o json or -o yaml prints the run's summary as an object on stdout (the
 failed cases' reports then go to stderr); with --list, the list.
@@ -85,18 +88,27 @@ still leaves every finished case), then junit.xml, report.html, summary.md
 and conformance.yaml. netpolcheck report regenerates them from the JSONL.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if !cmd.Flags().Changed("deadline") && f.enforcer == clusters.EnforcerNone {
-				f.deadline = time.Second
-			}
-			f.verbosity = verbosity(cmd)
+			f.settle(cmd)
 			return runCases(cmd.Context(), f, cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&f.cluster, "cluster", "netns", "cluster provider: "+strings.Join(clusters.Providers(), ", "))
-	fl.StringVar(&f.enforcer, "enforcer", clusters.EnforcerReference, "enforcer under test: "+strings.Join(enforcers, " or "))
+	addExecutionFlags(fl, &f)
 	fl.StringVar(&f.focus, "focus", "", "run only the case of this name (as --list prints it), or the cases whose name matches this regular expression")
 	fl.StringVar(&f.labelFilter, "label-filter", "", `run only cases whose labels match this Ginkgo label filter, e.g. "ingress && !sctp"`)
+	fl.BoolVar(&f.list, "list", false, "list the selected cases and their labels, run nothing")
+	fl.StringVar(&f.dumpCase, "dump-case", "", "print the manifests (namespaces, pods, policies) of this case at each step as YAML, run nothing")
+	fl.IntVar(&f.dumpStep, "dump-step", 0, "with --dump-case, only the state after this step (from 1)")
+	fl.StringVar(&f.exportCase, "export-case", "", "print this case as case YAML (netpolcheck replay runs it), run nothing")
+	return cmd
+}
+
+// addExecutionFlags adds the flags of how cases run, the same for run and
+// replay: the cluster, the enforcer under test, the deadlines and where the
+// results go.
+func addExecutionFlags(fl *pflag.FlagSet, f *runFlags) {
+	fl.StringVar(&f.cluster, "cluster", "netns", "cluster provider: "+strings.Join(clusters.Providers(), ", "))
+	fl.StringVar(&f.enforcer, "enforcer", clusters.EnforcerReference, "enforcer under test: "+strings.Join(enforcers, " or "))
 	fl.DurationVar(&f.deadline, "deadline", runner.DefaultDeadline, "how long a step may take to converge")
 	fl.DurationVar(&f.probeTimeout, "probe-timeout", runner.DefaultProbeTimeout, "timeout of each probe")
 	fl.StringVar(&f.results, "results", "", "also write the results' JSON lines to this file (- for stdout; the text report then goes to stderr)")
@@ -106,26 +118,32 @@ and conformance.yaml. netpolcheck report regenerates them from the JSONL.`,
 	fl.StringVar(&f.enforcerURL, "enforcer-url", "", "project URL of the plugin under test, for the reports (--enforcer manifests)")
 	fl.IntVar(&f.nodes, "nodes", 2, "nodes of a cluster the provider builds (at least what the selected cases use)")
 	fl.StringVar(&f.denyAction, "deny-action", "reject", "how the reference enforcer denies: "+strings.Join(denyActions, " (probes fail fast) or ")+" (probes time out)")
-	fl.BoolVar(&f.list, "list", false, "list the selected cases and their labels, run nothing")
 	fl.StringVarP(&f.output, "output", "o", outputText, "format of the summary (or of --list): text, json or yaml")
-	fl.StringVar(&f.dumpCase, "dump-case", "", "print the manifests (namespaces, pods, policies) of this case at each step as YAML, run nothing")
 	fl.StringVar(&f.kubeconfig, "kubeconfig", "", "kubeconfig of an existing cluster (--cluster existing; default $KUBECONFIG or ~/.kube/config)")
 	fl.StringVar(&f.context, "context", "", "kubeconfig context of an existing cluster (default: the current one)")
 	fl.StringVar(&f.imagesDir, "images", "_output/images", "directory with probe.tar and enforcer.tar (make images), loaded into kind nodes")
 	fl.StringVar(&f.nodeImage, "node-image", "", "kind node image to use instead of building the offline one")
 	fl.StringVar(&f.kindConfig, "kind-config", "", "kind cluster configuration file replacing the default")
-	fl.IntVar(&f.dumpStep, "dump-step", 0, "with --dump-case, only the state after this step (from 1)")
 	fl.StringVar(&f.enforcerManifests, "enforcer-manifests", "", "directory of a plugin's manifests (*.yaml, *.yml), applied once the cluster is up; the plugin becomes the enforcer under test (kind, existing)")
 	fl.StringArrayVar(&f.loadImages, "load-image", nil, "image tarball (docker save or OCI archive) to load into every kind node, e.g. the plugin's (repeatable)")
 	fl.StringVar(&f.cni, "cni", clusters.CNIBuiltin, "who networks pods on kind: "+clusters.CNIBuiltin+" (a plain routed network that enforces nothing) or "+clusters.CNIManifests+" (the plugin's manifests install the CNI)")
 	fl.StringVar(&f.probeMode, "probe-mode", clusters.ProbeModeBatch, "how probes reach pods on kind and existing clusters: "+clusters.ProbeModeBatch+" (a stream per source pod, a batch per round) or "+clusters.ProbeModePerCell+" (one exec per cell, 3 at a time, as the upstream e2e suite does: a baseline)")
-	return cmd
 }
 
 var (
 	enforcers   = []string{clusters.EnforcerReference, clusters.EnforcerNone, clusters.EnforcerManifests}
 	denyActions = []string{"reject", "drop"}
 )
+
+// settle fills what the flags leave to the command line as a whole: steps
+// get 1s without an enforcer unless --deadline says otherwise (nothing will
+// ever change then), and -v.
+func (f *runFlags) settle(cmd *cobra.Command) {
+	if !cmd.Flags().Changed("deadline") && f.enforcer == clusters.EnforcerNone {
+		f.deadline = time.Second
+	}
+	f.verbosity = verbosity(cmd)
+}
 
 // validate checks every flag before anything is built and returns the
 // selected cases. Each problem is one line naming the flag and what it
@@ -134,37 +152,13 @@ func (f runFlags) validate() ([]cases.Case, error) {
 	if err := checkOutput(f.output); err != nil {
 		return nil, err
 	}
+	if f.exportCase != "" {
+		return f.validateExport()
+	}
 	if f.dumpCase != "" || f.dumpStep != 0 {
 		return f.validateDump()
 	}
-	if f.output != outputText && f.results == "-" && !f.list {
-		return nil, fmt.Errorf("--output %s and --results - both want stdout: give --results a file, or drop -o", f.output)
-	}
-	if !slices.Contains(clusters.Providers(), f.cluster) {
-		return nil, fmt.Errorf("--cluster %q: want one of %s", f.cluster, strings.Join(clusters.Providers(), ", "))
-	}
-	if !slices.Contains(enforcers, f.enforcer) {
-		return nil, fmt.Errorf("--enforcer %q: want %s", f.enforcer, strings.Join(enforcers, " or "))
-	}
-	if err := f.validatePlugin(); err != nil {
-		return nil, err
-	}
-	if !slices.Contains(denyActions, f.denyAction) {
-		return nil, fmt.Errorf("--deny-action %q: want %s", f.denyAction, strings.Join(denyActions, " or "))
-	}
-	if f.deadline <= 0 {
-		return nil, fmt.Errorf("--deadline %s: want a positive duration, e.g. 10s", f.deadline)
-	}
-	if f.probeTimeout <= 0 {
-		return nil, fmt.Errorf("--probe-timeout %s: want a positive duration, e.g. 1s", f.probeTimeout)
-	}
-	if f.nodes < 1 {
-		return nil, fmt.Errorf("--nodes %d: want at least 1", f.nodes)
-	}
-	if err := checkResultsPath(f.results); err != nil {
-		return nil, err
-	}
-	if err := checkReportDir(f.reportDir); err != nil {
+	if err := f.validateExecution(); err != nil {
 		return nil, err
 	}
 	selected, err := selectCases(cases.All(), f.focus, f.labelFilter)
@@ -174,10 +168,52 @@ func (f runFlags) validate() ([]cases.Case, error) {
 	if len(selected) == 0 {
 		return nil, fmt.Errorf("no case matches --focus %q --label-filter %q (see --list)", f.focus, f.labelFilter)
 	}
-	if need, why := nodesNeeded(selected); !f.list && f.nodes < need {
-		return nil, fmt.Errorf("--nodes %d: the selected cases need at least %d (%s)", f.nodes, need, why)
+	if f.list {
+		return selected, nil
 	}
-	return selected, nil
+	return selected, f.checkNodes(selected)
+}
+
+// checkNodes makes sure the cluster will have the nodes the cases' pods
+// run on.
+func (f runFlags) checkNodes(selected []cases.Case) error {
+	if need, why := nodesNeeded(selected); f.nodes < need {
+		return fmt.Errorf("--nodes %d: the selected cases need at least %d (%s)", f.nodes, need, why)
+	}
+	return nil
+}
+
+// validateExecution checks the flags of how cases run: the cluster, the
+// enforcer, the deadlines and where the results go.
+func (f runFlags) validateExecution() error {
+	if f.output != outputText && f.results == "-" && !f.list {
+		return fmt.Errorf("--output %s and --results - both want stdout: give --results a file, or drop -o", f.output)
+	}
+	if !slices.Contains(clusters.Providers(), f.cluster) {
+		return fmt.Errorf("--cluster %q: want one of %s", f.cluster, strings.Join(clusters.Providers(), ", "))
+	}
+	if !slices.Contains(enforcers, f.enforcer) {
+		return fmt.Errorf("--enforcer %q: want %s", f.enforcer, strings.Join(enforcers, " or "))
+	}
+	if err := f.validatePlugin(); err != nil {
+		return err
+	}
+	if !slices.Contains(denyActions, f.denyAction) {
+		return fmt.Errorf("--deny-action %q: want %s", f.denyAction, strings.Join(denyActions, " or "))
+	}
+	if f.deadline <= 0 {
+		return fmt.Errorf("--deadline %s: want a positive duration, e.g. 10s", f.deadline)
+	}
+	if f.probeTimeout <= 0 {
+		return fmt.Errorf("--probe-timeout %s: want a positive duration, e.g. 1s", f.probeTimeout)
+	}
+	if f.nodes < 1 {
+		return fmt.Errorf("--nodes %d: want at least 1", f.nodes)
+	}
+	if err := checkResultsPath(f.results); err != nil {
+		return err
+	}
+	return checkReportDir(f.reportDir)
 }
 
 // validatePlugin checks the flags of a user's plugin and the probe mode,
@@ -250,24 +286,44 @@ func checkResultsPath(path string) error {
 	return nil
 }
 
-func runCases(ctx context.Context, f runFlags, stdout, stderr io.Writer) (err error) {
+// runCases is netpolcheck run: the library's cases, selected, listed,
+// dumped, exported or run.
+func runCases(ctx context.Context, f runFlags, stdout, stderr io.Writer) error {
 	selected, err := f.validate()
 	if err != nil {
 		return badInput(err)
 	}
-	if f.list {
+	switch {
+	case f.list:
 		return listCases(stdout, selected, f.output)
-	}
-	if f.dumpCase != "" {
+	case f.exportCase != "":
+		return exportCase(stdout, selected[0])
+	case f.dumpCase != "":
 		return dumpCase(stdout, selected[0], f.dumpStep)
 	}
+	return runSelected(ctx, f, selected, caseSource{suite: "netpolcheck run", library: cases.All()}, stdout, stderr)
+}
+
+// caseSource says where a run's cases come from, for its reports.
+type caseSource struct {
+	// suite names the command, e.g. "netpolcheck run".
+	suite string
+	// library is what the cases were selected from: the reports count it
+	// per profile.
+	library []cases.Case
+}
+
+// runSelected runs validated cases the one way run and replay share: a cluster,
+// the enforcer under test, the preflight, then every case, with the reports
+// written as it goes. Its error carries the exit code.
+func runSelected(ctx context.Context, f runFlags, selected []cases.Case, src caseSource, stdout, stderr io.Writer) (err error) {
 	// With --results - stdout carries the JSON results and nothing else;
 	// with -o json or yaml, the summary object and nothing else.
 	report := stdout
 	if f.results == "-" || f.output != outputText {
 		report = stderr
 	}
-	run := f.runRecord(time.Now(), len(selected))
+	run := f.runRecord(time.Now(), len(selected), src)
 	dir := f.reportDir
 	if dir == "" {
 		dir = reports.DefaultDir(run.ID)
@@ -466,12 +522,12 @@ func displayName(c clusters.Cluster) string { return strings.TrimSuffix(c.Name()
 
 // runRecord is the run's first JSON line as far as it is known before the
 // cluster exists.
-func (f runFlags) runRecord(start time.Time, selected int) result.Run {
+func (f runFlags) runRecord(start time.Time, selected int, src caseSource) result.Run {
 	version, commit := buildVersion()
 	return result.Run{
-		ID: reports.NewRunID(start), Netpolcheck: version, Commit: commit, Suite: "netpolcheck run",
+		ID: reports.NewRunID(start), Netpolcheck: version, Commit: commit, Suite: src.suite,
 		Provider: f.cluster, Enforcer: f.implementation(version), Start: start.UTC(),
-		Selected: selected, Library: runner.LibraryProfiles(cases.All()),
+		Selected: selected, Library: runner.LibraryProfiles(src.library),
 	}
 }
 

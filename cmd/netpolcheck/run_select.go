@@ -85,8 +85,8 @@ func nodesNeeded(selected []cases.Case) (int, string) {
 		}
 		for _, s := range c.Steps {
 			for _, a := range s.Actions {
-				if a.CreatePod != nil {
-					note(c, *a.CreatePod)
+				if created, ok := a.(cases.CreatePod); ok {
+					note(c, created.Pod)
 				}
 			}
 		}

@@ -138,7 +138,7 @@ func denyIngressInX(b *testing.B, ctx context.Context, deny string) (clusters.Cl
 	}
 	res := runner.New(c, runner.WithDeadline(2*time.Minute), runner.WithProbeTimeout(probeTimeout)).Run(ctx, cases.Case{
 		Name:  "bench: default-deny ingress in x",
-		Steps: []cases.Step{{Name: "deny ingress in x", Actions: []cases.Action{{CreatePolicy: policy}}}},
+		Steps: []cases.Step{{Name: "deny ingress in x", Actions: []cases.Action{cases.CreatePolicy{Policy: policy}}}},
 	})
 	if !res.Passed {
 		b.Fatalf("the policy did not converge: %s\n%s", res.Error, result.Describe(res))

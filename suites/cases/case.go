@@ -3,8 +3,6 @@ package cases
 import (
 	"time"
 
-	networkingv1 "k8s.io/api/networking/v1"
-
 	"github.com/netpolcheck/netpolcheck/reference/model"
 )
 
@@ -12,8 +10,11 @@ import (
 type Case struct {
 	// Name is unique and readable; it becomes the Ginkgo It text.
 	Name string
-	// Features are Ginkgo labels: "ingress", "egress", "named-port", "end-port",
-	// "ipblock", "sctp", "udp", "tcp", "update", "upstream", ...
+	// Features are the case's Ginkgo labels: the ones DeriveFeatures reads
+	// from its policies, actions and probes ("ingress", "ipblock", "sctp",
+	// "update", ...), after the few nobody can derive ("upstream",
+	// "generated"). WithDerivedFeatures fills it; the library and Unmarshal
+	// call it, so a label always says what the case really does.
 	Features []string
 	// Clauses are the spec clause IDs (DESIGN.md) the case exercises.
 	Clauses []model.ClauseID
@@ -41,39 +42,4 @@ type Step struct {
 	// even once it has converged, so that a change that should not come
 	// (an enforcement nobody was meant to make) has the time to show.
 	Hold time.Duration
-}
-
-// Action is exactly one change to the cluster; exactly one field is set.
-type Action struct {
-	// CreatePolicy and UpdatePolicy carry the object as written (no defaulting).
-	CreatePolicy *networkingv1.NetworkPolicy
-	UpdatePolicy *networkingv1.NetworkPolicy
-	// PolicyFromTopology builds a policy that depends on the deployed topology
-	// (pod IPs for ipBlock); it is created, or updated if it exists.
-	PolicyFromTopology func(t *model.Topology) *networkingv1.NetworkPolicy
-	DeletePolicy       *ObjectRef
-	// SetPodLabels and SetNamespaceLabels replace the labels wholesale.
-	SetPodLabels       *PodLabels
-	SetNamespaceLabels *NamespaceLabels
-	// CreatePod adds a pod (its IP is assigned by the cluster); DeletePod removes one.
-	CreatePod *model.Pod
-	DeletePod *model.PodRef
-}
-
-// ObjectRef names a namespaced object.
-type ObjectRef struct {
-	Namespace string
-	Name      string
-}
-
-// PodLabels sets the labels of one pod.
-type PodLabels struct {
-	Pod    model.PodRef
-	Labels map[string]string
-}
-
-// NamespaceLabels sets the labels of one namespace.
-type NamespaceLabels struct {
-	Namespace string
-	Labels    map[string]string
 }

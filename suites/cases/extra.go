@@ -2,9 +2,10 @@ package cases
 
 import "github.com/netpolcheck/netpolcheck/reference/model"
 
-// extraCase starts a case upstream lacks.
-func extraCase(name string, features []string, ids ...model.ClauseID) Case {
-	return Case{Name: name, Features: features, Clauses: ids}
+// extraCase starts a case upstream lacks. Its labels are all derived
+// (features.go).
+func extraCase(name string, ids ...model.ClauseID) Case {
+	return Case{Name: name, Clauses: ids}
 }
 
 // with completes a case with its topology and steps and pairs it with its

@@ -1,15 +1,8 @@
 package cases
 
 import (
-	"net/netip"
-
-	networkingv1 "k8s.io/api/networking/v1"
-
 	"github.com/netpolcheck/netpolcheck/reference/model"
 )
-
-// ipFn is the lookup fromTopology hands to a policy builder.
-type ipFn = func(ns, pod string) netip.Addr
 
 // extraIPBlock covers ipBlock where upstream has no case: ingress, several
 // excepts, ipBlock next to selectors, ipBlock with ports.
@@ -17,12 +10,10 @@ func extraIPBlock() []scenario {
 	serve80 := probes(tcp80)
 	return []scenario{
 		with(extraCase("ingress ipBlock with except admits the CIDR but not the excepted pod",
-			feats("tcp", "ingress", "ipblock", "except"), model.ClauseIPBlock, model.ClauseIso),
+			model.ClauseIPBlock, model.ClauseIso),
 			pods(serve80, "x/a", "y/a", "y/b", "z/a"),
-			[]Step{{Name: "x/a admits a wide CIDR around y/a except y/a's address", Actions: one(fromTopo(fromTopology(func(ip ipFn) *networkingv1.NetworkPolicy {
-				a := ip("y", "a")
-				return newPolicy("x", "ingress-cidr-except", podSel("a")).types(ingressOnly...).ingress(peers(ipPeer(wideCIDR(a), hostCIDR(a)))).build()
-			}))), Probes: serve80}},
+			[]Step{{Name: "x/a admits a wide CIDR around y/a except y/a's address", Actions: create(
+				newPolicy("x", "ingress-cidr-except", podSel("a")).types(ingressOnly...).ingress(peers(ipPeer(wideAround("y", "a"), hostOf("y", "a")))).build()), Probes: serve80}},
 			[]string{`
 80/TCP x/a y/a y/b z/a
 x/a     .   .   .   .
@@ -31,12 +22,11 @@ y/b     .   .   .   .
 z/a     .   .   .   .`}),
 
 		with(extraCase("ingress ipBlock of one pod address admits only that pod",
-			feats("tcp", "ingress", "ipblock", "policy-types"), model.ClauseIPBlock, model.ClauseTypes),
+			model.ClauseIPBlock, model.ClauseTypes),
 			pods(serve80, "x/a", "x/b", "y/a"),
 			// policyTypes unset: the ingress section implies Ingress.
-			[]Step{{Name: "x/a admits the address of x/b only", Actions: one(fromTopo(fromTopology(func(ip ipFn) *networkingv1.NetworkPolicy {
-				return newPolicy("x", "ingress-from-xb-address", podSel("a")).ingress(peers(ipPeer(hostCIDR(ip("x", "b"))))).build()
-			}))), Probes: serve80}},
+			[]Step{{Name: "x/a admits the address of x/b only", Actions: create(
+				newPolicy("x", "ingress-from-xb-address", podSel("a")).ingress(peers(ipPeer(hostOf("x", "b")))).build()), Probes: serve80}},
 			[]string{`
 80/TCP x/a x/b y/a
 x/a     .   .   .
@@ -44,12 +34,10 @@ x/b     .   .   .
 y/a     X   .   .`}),
 
 		with(extraCase("egress ipBlock with two excepts denies both excepted pods",
-			feats("tcp", "egress", "ipblock", "except"), model.ClauseIPBlock),
+			model.ClauseIPBlock),
 			pods(serve80, "x/a", "y/a", "y/b", "y/c"),
-			[]Step{{Name: "x/a may reach a wide CIDR except y/a and y/c", Actions: one(fromTopo(fromTopology(func(ip ipFn) *networkingv1.NetworkPolicy {
-				a, c := ip("y", "a"), ip("y", "c")
-				return newPolicy("x", "egress-cidr-two-excepts", podSel("a")).types(egressOnly...).egress(peers(ipPeer(wideCIDR(a), hostCIDR(a), hostCIDR(c)))).build()
-			}))), Probes: serve80}},
+			[]Step{{Name: "x/a may reach a wide CIDR except y/a and y/c", Actions: create(
+				newPolicy("x", "egress-cidr-two-excepts", podSel("a")).types(egressOnly...).egress(peers(ipPeer(wideAround("y", "a"), hostOf("y", "a"), hostOf("y", "c")))).build()), Probes: serve80}},
 			[]string{`
 80/TCP x/a y/a y/b y/c
 x/a     .   X   .   X
@@ -58,11 +46,10 @@ y/b     .   .   .   .
 y/c     .   .   .   .`}),
 
 		with(extraCase("ipBlock and podSelector peers of one rule are alternatives",
-			feats("tcp", "ingress", "ipblock", "pod-selector"), model.ClauseIPBlock, model.ClausePeerAnd, model.ClausePeerPod),
+			model.ClauseIPBlock, model.ClausePeerAnd, model.ClausePeerPod),
 			pods(serve80, "x/a", "x/b", "x/c", "y/a"),
-			[]Step{{Name: "x/a admits y/a's address or pod=b", Actions: one(fromTopo(fromTopology(func(ip ipFn) *networkingv1.NetworkPolicy {
-				return newPolicy("x", "ip-or-pod", podSel("a")).types(ingressOnly...).ingress(peers(ipPeer(hostCIDR(ip("y", "a"))), podPeer(podSel("b")))).build()
-			}))), Probes: serve80}},
+			[]Step{{Name: "x/a admits y/a's address or pod=b", Actions: create(
+				newPolicy("x", "ip-or-pod", podSel("a")).types(ingressOnly...).ingress(peers(ipPeer(hostOf("y", "a")), podPeer(podSel("b")))).build()), Probes: serve80}},
 			[]string{`
 80/TCP x/a x/b x/c y/a
 x/a     .   .   .   .
@@ -71,11 +58,10 @@ x/c     X   .   .   .
 y/a     .   .   .   .`}),
 
 		with(extraCase("ingress ipBlock with a port admits that port only",
-			feats("tcp", "ingress", "ipblock", "ports"), model.ClauseIPBlock, model.ClauseRule, model.ClausePort),
+			model.ClauseIPBlock, model.ClauseRule, model.ClausePort),
 			pods(probes(tcp80, tcp81), "x/a", "y/a"),
-			[]Step{{Name: "x/a admits a wide CIDR on TCP 81", Actions: one(fromTopo(fromTopology(func(ip ipFn) *networkingv1.NetworkPolicy {
-				return newPolicy("x", "cidr-on-81", podSel("a")).types(ingressOnly...).ingress(peers(ipPeer(wideCIDR(ip("y", "a")))).on(tcpPort(81))).build()
-			}))), Probes: probes(tcp80, tcp81)}},
+			[]Step{{Name: "x/a admits a wide CIDR on TCP 81", Actions: create(
+				newPolicy("x", "cidr-on-81", podSel("a")).types(ingressOnly...).ingress(peers(ipPeer(wideAround("y", "a"))).on(tcpPort(81))).build()), Probes: probes(tcp80, tcp81)}},
 			[]string{`
 80/TCP x/a y/a
 x/a     .   .

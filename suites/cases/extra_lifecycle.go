@@ -21,7 +21,7 @@ func extraLifecycle() []scenario {
 	t80 := probes(tcp80)
 	return []scenario{
 		with(extraCase("deleting one of two policies removes only what it allowed",
-			feats("tcp", "ingress", "delete", "multiple-policies", "namespace-selector"), model.ClauseAdd, model.ClauseIso),
+			model.ClauseAdd, model.ClauseIso),
 			pods(t80, "x/a", "y/a", "z/a"),
 			[]Step{
 				{Name: "x/a admits namespace y (one policy) and namespace z (another)", Actions: create(
@@ -41,7 +41,7 @@ y/a     .   .   .
 z/a     X   .   .`}),
 
 		with(extraCase("deleting policies one by one narrows then lifts isolation",
-			feats("tcp", "ingress", "delete", "multiple-policies", "default-deny"), model.ClauseAdd, model.ClauseIso),
+			model.ClauseAdd, model.ClauseIso),
 			pods(t80, "x/a", "y/a", "z/a"),
 			[]Step{
 				{Name: "deny ingress to x/a, admit namespace y", Actions: create(
@@ -67,7 +67,7 @@ y/a     .   .   .
 z/a     .   .   .`}),
 
 		with(extraCase("namespace relabel grants then revokes ingress",
-			feats("tcp", "ingress", "namespace-selector", "namespace-relabel"), model.ClausePeerNS, model.ClauseSelector),
+			model.ClausePeerNS, model.ClauseSelector),
 			pods(t80, "x/a", "y/a", "z/a"),
 			[]Step{
 				{Name: "x/a admits namespaces labelled team=blue", Actions: create(
@@ -92,7 +92,7 @@ y/a     X   .   .
 z/a     X   .   .`}),
 
 		with(extraCase("namespace relabel opens an egress namespaceSelector",
-			feats("tcp", "egress", "namespace-selector", "namespace-relabel"), model.ClausePeerNS, model.ClauseSelector),
+			model.ClausePeerNS, model.ClauseSelector),
 			pods(t80, "x/a", "y/a", "z/a"),
 			[]Step{
 				{Name: "x/a may send to namespaces labelled team=blue", Actions: create(
@@ -111,7 +111,7 @@ y/a     .   .   .
 z/a     .   .   .`}),
 
 		with(extraCase("pod relabel takes a pod out of a policy's target",
-			feats("tcp", "ingress", "pod-relabel", "default-deny"), model.ClauseIso, model.ClauseSelector),
+			model.ClauseIso, model.ClauseSelector),
 			pods(t80, "x/a", "y/a"),
 			[]Step{
 				{Name: "deny ingress to pod=a", Actions: create(denyIngress("x", "deny-a", podSel("a"))), Probes: t80},
@@ -121,7 +121,7 @@ z/a     .   .   .`}),
 			[]string{twoPodGrid(tcp80, true, true)}),
 
 		with(extraCase("pod relabel brings a pod into an egress peer set",
-			feats("tcp", "egress", "pod-selector", "pod-relabel"), model.ClausePeerPod, model.ClauseSelector),
+			model.ClausePeerPod, model.ClauseSelector),
 			pods(t80, "x/a", "x/b", "x/c"),
 			[]Step{
 				{Name: "x/a may send to role=db", Actions: create(
@@ -140,7 +140,7 @@ x/b     .   .   .
 x/c     .   .   .`}),
 
 		with(extraCase("pod created after a namespace deny policy is isolated",
-			feats("tcp", "ingress", "create-pod", "default-deny"), model.ClauseIso, model.ClauseSelector),
+			model.ClauseIso, model.ClauseSelector),
 			pods(t80, "x/a", "y/a"),
 			[]Step{
 				{Name: "deny ingress in x", Actions: create(denyIngress("x", "deny-ingress", all())), Probes: t80},
@@ -154,7 +154,7 @@ x/d     X   .   .
 y/a     X   X   .`}),
 
 		with(extraCase("pod created after a policy matches its peer selector",
-			feats("tcp", "ingress", "create-pod", "pod-selector", "namespace-selector"), model.ClausePeerAnd, model.ClauseSelector),
+			model.ClausePeerAnd, model.ClauseSelector),
 			pods(t80, "x/a", "y/a"),
 			[]Step{
 				{Name: "x/a admits pod=new in namespace y", Actions: create(
@@ -169,7 +169,7 @@ y/a     X   .   .
 y/new   .   .   .`}),
 
 		with(extraCase("deleted pod leaves the table and a new pod of that name gets its own labels",
-			feats("tcp", "ingress", "delete-pod", "create-pod", "pod-selector"), model.ClausePeerPod, model.ClauseSelector),
+			model.ClausePeerPod, model.ClauseSelector),
 			pods(t80, "x/a", "x/b", "y/a"),
 			[]Step{
 				{Name: "x/a admits pod=b", Actions: create(
@@ -190,7 +190,7 @@ x/b     X   .   .
 y/a     X   .   .`}),
 
 		with(extraCase("updating a policy's podSelector moves isolation to other pods",
-			feats("tcp", "ingress", "update", "default-deny"), model.ClauseIso, model.ClauseSelector),
+			model.ClauseIso, model.ClauseSelector),
 			pods(t80, "x/a", "x/b", "y/a"),
 			[]Step{
 				{Name: "deny ingress to pod=a", Actions: create(denyIngress("x", "deny-one", podSel("a"))), Probes: t80},

@@ -26,7 +26,7 @@ func extraNode() []scenario {
 	t80 := probes(tcp80)
 	return []scenario{
 		with(extraCase("the node that hosts an isolated pod still reaches it, another node does not",
-			feats("tcp", "ingress", "default-deny", "host-network"), model.ClauseNode, model.ClauseHostNet, model.ClauseIso, model.ClauseSelf),
+			model.ClauseNode, model.ClauseHostNet, model.ClauseIso, model.ClauseSelf),
 			withHostNetworkPod(pods(t80, "x/a", "x/b"), tcp80),
 			[]Step{{Name: "deny all ingress in x and in y", Actions: create(
 				denyIngress("x", "deny-ingress", all()),

@@ -45,14 +45,13 @@ func endPortCases() []scenario {
 	// The probe set is port-1, port, endPort and endPort+1, so both edges of
 	// the range are checked from inside and outside.
 	for _, proto := range []corev1.Protocol{corev1.ProtocolTCP, corev1.ProtocolUDP, corev1.ProtocolSCTP} {
-		label := strings.ToLower(string(proto))
 		span := portSpan(proto, 80, 83)
 		var want []string
 		for _, pp := range span {
 			want = append(want, twoPodGrid(pp, pp.Port == 81 || pp.Port == 82, true))
 		}
 		out = append(out, with(extraCase(fmt.Sprintf("ingress endPort range on %s admits port through endPort and nothing beside", proto),
-			feats(label, "ingress", "end-port", "ports"), model.ClausePort),
+			model.ClausePort),
 			pods(span, "x/a", "y/a"),
 			[]Step{{Name: fmt.Sprintf("x/a admits %s 81-82", proto), Actions: create(
 				newPolicy("x", "ingress-range", podSel("a")).types(ingressOnly...).ingress(onlyPorts(portRange(proto, 81, 82))).build()), Probes: span}},
@@ -65,7 +64,7 @@ func endPortCases() []scenario {
 		want = append(want, twoPodGrid(pp, true, pp.Port == 81 || pp.Port == 82))
 	}
 	out = append(out, with(extraCase("egress endPort range admits port through endPort and nothing beside",
-		feats("tcp", "egress", "end-port", "ports"), model.ClausePort),
+		model.ClausePort),
 		pods(span, "x/a", "y/a"),
 		[]Step{{Name: "x/a may send to TCP 81-82", Actions: create(
 			newPolicy("x", "egress-range", podSel("a")).types(egressOnly...).egress(onlyPorts(portRange(corev1.ProtocolTCP, 81, 82))).build()), Probes: span}},
@@ -73,7 +72,7 @@ func endPortCases() []scenario {
 
 	span = portSpan(corev1.ProtocolTCP, 80, 82)
 	out = append(out, with(extraCase("endPort equal to port admits exactly one port",
-		feats("tcp", "ingress", "end-port", "ports"), model.ClausePort),
+		model.ClausePort),
 		pods(span, "x/a", "y/a"),
 		[]Step{{Name: "x/a admits TCP 81-81", Actions: create(
 			newPolicy("x", "single-port-range", podSel("a")).types(ingressOnly...).ingress(onlyPorts(portRange(corev1.ProtocolTCP, 81, 81))).build()), Probes: span}},
@@ -81,7 +80,7 @@ func endPortCases() []scenario {
 
 	both := probes(tcp80, tcp81, udp80, udp81)
 	out = append(out, with(extraCase("UDP endPort range does not admit TCP",
-		feats("tcp", "udp", "ingress", "end-port", "protocol-isolation"), model.ClausePort),
+		model.ClausePort),
 		pods(both, "x/a", "y/a"),
 		[]Step{{Name: "x/a admits UDP 80-81", Actions: create(
 			newPolicy("x", "udp-range", podSel("a")).types(ingressOnly...).ingress(onlyPorts(portRange(corev1.ProtocolUDP, 80, 81))).build()), Probes: both}},
@@ -99,7 +98,7 @@ func namedPortCases() []scenario {
 		return t
 	}
 	out = append(out, with(extraCase("ingress named port resolves to a different number on each selected pod",
-		feats("tcp", "ingress", "named-port"), model.ClauseNamed, model.ClausePort),
+		model.ClauseNamed, model.ClausePort),
 		swapped(),
 		[]Step{{Name: "x admits the port named web", Actions: create(
 			newPolicy("x", "allow-web", all()).types(ingressOnly...).ingress(onlyPorts(namedPort("web"))).build()), Probes: probes(tcp80, tcp81)}},
@@ -114,7 +113,7 @@ x/b     X   .   .
 y/a     X   .   .`}))
 
 	out = append(out, with(extraCase("egress named port resolves against each destination pod",
-		feats("tcp", "egress", "named-port"), model.ClauseNamed, model.ClausePort),
+		model.ClauseNamed, model.ClausePort),
 		swapped(),
 		[]Step{{Name: "y/a may send to the port named web", Actions: create(
 			newPolicy("y", "egress-web", podSel("a")).types(egressOnly...).egress(onlyPorts(namedPort("web"))).build()), Probes: probes(tcp80, tcp81)}},
@@ -130,21 +129,21 @@ y/a     X   .   .`}))
 
 	tcpUDP := probes(tcp80, udp80)
 	out = append(out, with(extraCase("named port with a protocol that port does not have matches nothing",
-		feats("tcp", "udp", "ingress", "named-port", "protocol-isolation"), model.ClauseNamed),
+		model.ClauseNamed),
 		pods(tcpUDP, "x/a", "y/a"),
 		[]Step{{Name: "x/a admits serve-80-tcp on UDP", Actions: create(
 			newPolicy("x", "named-wrong-protocol", podSel("a")).types(ingressOnly...).ingress(onlyPorts(namedPortProto(corev1.ProtocolUDP, "serve-80-tcp"))).build()), Probes: tcpUDP}},
 		[]string{twoPodGrid(tcp80, false, true), twoPodGrid(udp80, false, true)}))
 
 	out = append(out, with(extraCase("named UDP port admits UDP only",
-		feats("tcp", "udp", "ingress", "named-port", "protocol-isolation"), model.ClauseNamed, model.ClausePort),
+		model.ClauseNamed, model.ClausePort),
 		pods(tcpUDP, "x/a", "y/a"),
 		[]Step{{Name: "x/a admits serve-80-udp on UDP", Actions: create(
 			newPolicy("x", "named-udp", podSel("a")).types(ingressOnly...).ingress(onlyPorts(namedPortProto(corev1.ProtocolUDP, "serve-80-udp"))).build()), Probes: tcpUDP}},
 		[]string{twoPodGrid(tcp80, false, true), twoPodGrid(udp80, true, true)}))
 
 	out = append(out, with(extraCase("unresolvable named port isolates the pod and admits nothing",
-		feats("tcp", "ingress", "named-port"), model.ClauseNamed, model.ClauseIso),
+		model.ClauseNamed, model.ClauseIso),
 		pods(probes(tcp80), "x/a", "y/a"),
 		[]Step{{Name: "x/a admits a port name no container has", Actions: create(
 			newPolicy("x", "named-missing", podSel("a")).types(ingressOnly...).ingress(onlyPorts(namedPort("no-such-port"))).build()), Probes: probes(tcp80)}},
@@ -161,7 +160,7 @@ func protocolCases() []scenario {
 			want = append(want, twoPodGrid(pp, pp.Protocol == proto, true))
 		}
 		out = append(out, with(extraCase(fmt.Sprintf("ingress rule for %s 80 admits no other protocol on port 80", proto),
-			feats("tcp", "udp", "sctp", "ingress", "ports", "protocol-isolation"), model.ClausePort),
+			model.ClausePort),
 			pods(all3, "x/a", "y/a"),
 			[]Step{{Name: fmt.Sprintf("x/a admits %s 80", proto), Actions: create(
 				newPolicy("x", "allow-"+strings.ToLower(string(proto))+"-80", podSel("a")).types(ingressOnly...).ingress(onlyPorts(portProto(proto, 80))).build()), Probes: all3}},
@@ -169,7 +168,7 @@ func protocolCases() []scenario {
 	}
 
 	out = append(out, with(extraCase("egress port without protocol means TCP",
-		feats("tcp", "udp", "sctp", "egress", "ports", "protocol-isolation"), model.ClausePort),
+		model.ClausePort),
 		pods(all3, "x/a", "y/a"),
 		[]Step{{Name: "x/a may send to port 80, protocol unset", Actions: create(
 			newPolicy("x", "egress-80-default-protocol", podSel("a")).types(egressOnly...).egress(onlyPorts(portNum(80))).build()), Probes: all3}},
@@ -177,7 +176,7 @@ func protocolCases() []scenario {
 
 	sctpAnd := probes(tcp80, sctp80, sctp81)
 	out = append(out, with(extraCase("protocol-only SCTP port entry admits every SCTP port and no TCP",
-		feats("tcp", "sctp", "ingress", "ports", "protocol-isolation"), model.ClausePort),
+		model.ClausePort),
 		pods(sctpAnd, "x/a", "y/a"),
 		[]Step{{Name: "x/a admits protocol SCTP, no port", Actions: create(
 			newPolicy("x", "allow-sctp", podSel("a")).types(ingressOnly...).ingress(onlyPorts(protoOnly(corev1.ProtocolSCTP))).build()), Probes: sctpAnd}},

@@ -12,7 +12,7 @@ func extraSelectors() []scenario {
 	t80 := probes(tcp80)
 	return []scenario{
 		with(extraCase("egress of the source and ingress of the destination across namespaces both decide",
-			feats("tcp", "ingress", "egress", "namespace-selector", "multiple-policies"), model.ClauseBoth, model.ClausePeerNS),
+			model.ClauseBoth, model.ClausePeerNS),
 			pods(t80, "x/a", "y/a", "y/b", "z/a"),
 			[]Step{{Name: "x/a may send to namespace y; y/b admits namespace z only", Actions: create(
 				newPolicy("x", "to-y", podSel("a")).types(egressOnly...).egress(peers(nsPeer(nsNameSel("y")))).build(),
@@ -25,7 +25,7 @@ y/b     .   .   .   .
 z/a     .   .   .   .`}),
 
 		with(extraCase("a cross-namespace flow needs the egress rule and the ingress rule",
-			feats("tcp", "ingress", "egress", "pod-selector", "namespace-selector", "multiple-policies"), model.ClauseBoth, model.ClausePeerAnd),
+			model.ClauseBoth, model.ClausePeerAnd),
 			pods(t80, "x/a", "y/a", "y/b"),
 			[]Step{{Name: "x/a may send to y/b; y/b admits x/a", Actions: create(
 				newPolicy("x", "to-yb", podSel("a")).types(egressOnly...).egress(peers(andPeer(nsNameSel("y"), podSel("b")))).build(),
@@ -37,11 +37,11 @@ y/a     .   .   X
 y/b     .   .   .`}),
 
 		with(extraCase("podSelector with Exists admits pods that carry the key",
-			feats("tcp", "ingress", "pod-selector", "match-expressions", "pod-relabel"), model.ClauseSelector, model.ClausePeerPod),
+			model.ClauseSelector, model.ClausePeerPod),
 			pods(t80, "x/a", "x/b", "x/c"),
 			[]Step{{Name: "x/b gets tier=web; x/a admits pods with a tier label", Actions: []Action{
 				setPodLabels("x", "b", "pod", "b", "tier", "web"),
-				{CreatePolicy: newPolicy("x", "from-tier", podSel("a")).types(ingressOnly...).ingress(peers(podPeer(exprSel("tier", metav1.LabelSelectorOpExists)))).build()},
+				CreatePolicy{Policy: newPolicy("x", "from-tier", podSel("a")).types(ingressOnly...).ingress(peers(podPeer(exprSel("tier", metav1.LabelSelectorOpExists)))).build()},
 			}, Probes: t80}},
 			[]string{`
 80/TCP x/a x/b x/c
@@ -50,11 +50,11 @@ x/b     .   .   .
 x/c     X   .   .`}),
 
 		with(extraCase("target podSelector with DoesNotExist isolates the pods without the key",
-			feats("tcp", "ingress", "match-expressions", "default-deny", "pod-relabel"), model.ClauseSelector, model.ClauseIso),
+			model.ClauseSelector, model.ClauseIso),
 			pods(t80, "x/a", "x/b", "x/c"),
 			[]Step{{Name: "x/b gets tier=web; deny ingress to pods without tier", Actions: []Action{
 				setPodLabels("x", "b", "pod", "b", "tier", "web"),
-				{CreatePolicy: denyIngress("x", "deny-untiered", exprSel("tier", metav1.LabelSelectorOpDoesNotExist))},
+				CreatePolicy{Policy: denyIngress("x", "deny-untiered", exprSel("tier", metav1.LabelSelectorOpDoesNotExist))},
 			}, Probes: t80}},
 			[]string{`
 80/TCP x/a x/b x/c
@@ -63,7 +63,7 @@ x/b     X   .   X
 x/c     X   .   .`}),
 
 		with(extraCase("namespaceSelector on a namespace's own label",
-			feats("tcp", "ingress", "namespace-selector"), model.ClausePeerNS, model.ClauseSelector),
+			model.ClausePeerNS, model.ClauseSelector),
 			pods(t80, "x/a", "x/b", "y/a", "z/a"),
 			[]Step{{Name: "x/a admits namespaces labelled ns=y", Actions: create(
 				newPolicy("x", "from-ns-label", podSel("a")).types(ingressOnly...).ingress(peers(nsPeer(labelsSel("ns", "y")))).build()), Probes: t80}},
@@ -75,7 +75,7 @@ y/a     .   .   .   .
 z/a     X   .   .   .`}),
 
 		with(extraCase("egress podSelector peer stays in the policy's namespace",
-			feats("tcp", "egress", "pod-selector"), model.ClausePeerPod),
+			model.ClausePeerPod),
 			pods(t80, "x/a", "x/b", "y/b"),
 			[]Step{{Name: "x/a may send to pod=b", Actions: create(
 				newPolicy("x", "to-b", podSel("a")).types(egressOnly...).egress(peers(podPeer(podSel("b")))).build()), Probes: t80}},
@@ -86,7 +86,7 @@ x/b     .   .   .
 y/b     .   .   .`}),
 
 		with(extraCase("podSelector NotIn admits the other pods of the policy's namespace only",
-			feats("tcp", "ingress", "pod-selector", "match-expressions"), model.ClausePeerPod, model.ClauseSelector),
+			model.ClausePeerPod, model.ClauseSelector),
 			pods(t80, "x/a", "x/b", "x/c", "y/a"),
 			[]Step{{Name: "x/a admits pods NotIn [c]", Actions: create(
 				newPolicy("x", "not-c", podSel("a")).types(ingressOnly...).ingress(peers(podPeer(exprSel("pod", metav1.LabelSelectorOpNotIn, "c")))).build()), Probes: t80}},
@@ -98,7 +98,7 @@ x/c     X   .   .   .
 y/a     X   .   .   .`}),
 
 		with(extraCase("two rules of one policy each bring their own peers and ports",
-			feats("tcp", "ingress", "ports", "pod-selector", "namespace-selector"), model.ClauseRule, model.ClauseAdd, model.ClausePort),
+			model.ClauseRule, model.ClauseAdd, model.ClausePort),
 			pods(probes(tcp80, tcp81), "x/a", "x/b", "y/a"),
 			[]Step{{Name: "x/a admits pod=b on 80 and namespace y on 81", Actions: create(
 				newPolicy("x", "two-rules", podSel("a")).types(ingressOnly...).ingress(
@@ -115,13 +115,13 @@ x/b     X   .   .
 y/a     .   .   .`}),
 
 		with(extraCase("a policy isolates only pods of its own namespace",
-			feats("tcp", "ingress", "default-deny"), model.ClauseIso),
+			model.ClauseIso),
 			pods(t80, "x/a", "y/a"),
 			[]Step{{Name: "deny ingress in y", Actions: create(denyIngress("y", "deny-ingress", all())), Probes: t80}},
 			[]string{twoPodGrid(tcp80, true, false)}),
 
 		with(extraCase("empty namespaceSelector with a podSelector reaches that pod name everywhere",
-			feats("tcp", "egress", "pod-selector", "namespace-selector"), model.ClausePeerAnd, model.ClausePeerNS),
+			model.ClausePeerAnd, model.ClausePeerNS),
 			pods(t80, "x/a", "x/b", "y/a", "y/b"),
 			[]Step{{Name: "x/a may send to pod=b in every namespace", Actions: create(
 				newPolicy("x", "to-any-b", podSel("a")).types(egressOnly...).egress(peers(andPeer(all(), podSel("b")))).build()), Probes: t80}},

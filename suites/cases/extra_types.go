@@ -14,7 +14,7 @@ func extraTypes() []scenario {
 	serve := pods(t80, "x/a", "x/b", "y/a")
 	return []scenario{
 		with(extraCase("unset policyTypes with egress rules isolates both directions",
-			feats("tcp", "ingress", "egress", "policy-types"), model.ClauseTypes, model.ClauseIso, model.ClauseBoth),
+			model.ClauseTypes, model.ClauseIso, model.ClauseBoth),
 			serve,
 			[]Step{{Name: "x/a may send to pod=b; policyTypes unset, no ingress section", Actions: create(
 				newPolicy("x", "egress-only-written", podSel("a")).egress(peers(podPeer(podSel("b")))).build()), Probes: t80}},
@@ -25,7 +25,7 @@ x/b     X   .   .
 y/a     X   .   .`}),
 
 		with(extraCase("policyTypes Egress alone ignores the ingress rules",
-			feats("tcp", "ingress", "egress", "policy-types"), model.ClauseTypes, model.ClauseIso),
+			model.ClauseTypes, model.ClauseIso),
 			serve,
 			[]Step{{Name: "x/a: policyTypes [Egress], ingress from pod=b, no egress rules", Actions: create(
 				newPolicy("x", "egress-type-only", podSel("a")).types(egressOnly...).ingress(peers(podPeer(podSel("b")))).egress().build()), Probes: t80}},
@@ -36,10 +36,11 @@ x/b     .   .   .
 y/a     .   .   .`}),
 
 		with(extraCase("policyTypes Ingress alone ignores the egress rules",
-			feats("tcp", "ingress", "egress", "policy-types"), model.ClauseTypes, model.ClauseIso),
+			model.ClauseTypes, model.ClauseIso),
 			serve,
-			[]Step{{Name: "x/a: policyTypes [Ingress], ingress from pod=b, egress section empty", Actions: create(
-				newPolicy("x", "ingress-type-only", podSel("a")).types(ingressOnly...).ingress(peers(podPeer(podSel("b")))).egress().build()), Probes: t80}},
+			// Honoured, the egress rule would keep x/a from y/a.
+			[]Step{{Name: "x/a: policyTypes [Ingress], ingress from pod=b, egress to pod=b", Actions: create(
+				newPolicy("x", "ingress-type-only", podSel("a")).types(ingressOnly...).ingress(peers(podPeer(podSel("b")))).egress(peers(podPeer(podSel("b")))).build()), Probes: t80}},
 			[]string{`
 80/TCP x/a x/b y/a
 x/a     .   .   .
@@ -47,7 +48,7 @@ x/b     .   .   .
 y/a     X   .   .`}),
 
 		with(extraCase("absent ingress, empty ingress and one empty rule under unset policyTypes",
-			feats("tcp", "ingress", "policy-types", "update"), model.ClauseTypes, model.ClauseRule, model.ClauseIso),
+			model.ClauseTypes, model.ClauseRule, model.ClauseIso),
 			pods(t80, "x/a", "y/a"),
 			[]Step{
 				{Name: "x/a: only a podSelector", Actions: create(newPolicy("x", "bare", podSel("a")).build()), Probes: t80},
@@ -59,7 +60,7 @@ y/a     X   .   .`}),
 			[]string{twoPodGrid(tcp80, true, true)}),
 
 		with(extraCase("empty egress under unset policyTypes does not isolate egress until Egress is named",
-			feats("tcp", "egress", "policy-types", "update"), model.ClauseTypes, model.ClauseIso),
+			model.ClauseTypes, model.ClauseIso),
 			pods(t80, "x/a", "y/a"),
 			[]Step{
 				{Name: "x/a: ingress [{}] and egress [] with policyTypes unset", Actions: create(
@@ -71,7 +72,7 @@ y/a     X   .   .`}),
 			[]string{twoPodGrid(tcp80, true, false)}),
 
 		with(extraCase("rule with an empty peer list and a port admits every peer on that port",
-			feats("tcp", "ingress", "ports"), model.ClauseRule, model.ClausePort),
+			model.ClauseRule, model.ClausePort),
 			pods(probes(tcp80, tcp81), "x/a", "y/a"),
 			[]Step{{Name: "x/a: from [] on TCP 80", Actions: create(
 				newPolicy("x", "empty-from", podSel("a")).types(ingressOnly...).ingress(rule{peers: []networkingv1.NetworkPolicyPeer{}}.on(tcpPort(80))).build()), Probes: probes(tcp80, tcp81)}},

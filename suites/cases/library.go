@@ -38,7 +38,8 @@ func ByName(name string) (Case, error) {
 	return Case{}, fmt.Errorf("no case named %q", name)
 }
 
-// scenarios lists every case with its hand tables, in All's order.
+// scenarios lists every case with its hand tables, in All's order, with
+// its labels derived from what it does.
 func scenarios() []scenario {
 	var out []scenario
 	out = append(out, upstreamTCP()...)
@@ -49,6 +50,9 @@ func scenarios() []scenario {
 	out = append(out, extraLifecycle()...)
 	out = append(out, extraSelectors()...)
 	out = append(out, extraNode()...)
+	for i := range out {
+		out[i].Case = WithDerivedFeatures(out[i].Case)
+	}
 	return out
 }
 
@@ -111,33 +115,27 @@ func containerPort(name string, port int32, proto corev1.Protocol) model.Contain
 func create(nps ...*networkingv1.NetworkPolicy) []Action {
 	var out []Action
 	for _, np := range nps {
-		out = append(out, Action{CreatePolicy: np})
+		out = append(out, CreatePolicy{Policy: np})
 	}
 	return out
 }
 
-func update(np *networkingv1.NetworkPolicy) Action { return Action{UpdatePolicy: np} }
+func update(np *networkingv1.NetworkPolicy) Action { return UpdatePolicy{Policy: np} }
 
-func deletePolicy(ns, name string) Action {
-	return Action{DeletePolicy: &ObjectRef{Namespace: ns, Name: name}}
-}
-
-func fromTopo(f func(*model.Topology) *networkingv1.NetworkPolicy) Action {
-	return Action{PolicyFromTopology: f}
-}
+func deletePolicy(ns, name string) Action { return DeletePolicy{Namespace: ns, Name: name} }
 
 func setPodLabels(ns, pod string, kv ...string) Action {
-	return Action{SetPodLabels: &PodLabels{Pod: model.PodRef{Namespace: ns, Name: pod}, Labels: labelsSel(kv...).MatchLabels}}
+	return SetPodLabels{Pod: model.PodRef{Namespace: ns, Name: pod}, Labels: labelsSel(kv...).MatchLabels}
 }
 
 func setNamespaceLabels(ns string, kv ...string) Action {
-	return Action{SetNamespaceLabels: &NamespaceLabels{Namespace: ns, Labels: labelsSel(kv...).MatchLabels}}
+	return SetNamespaceLabels{Namespace: ns, Labels: labelsSel(kv...).MatchLabels}
 }
 
-func createPod(p model.Pod) Action { return Action{CreatePod: &p} }
+func createPod(p model.Pod) Action { return CreatePod{Pod: p} }
 
 func deletePod(ns, name string) Action {
-	return Action{DeletePod: &model.PodRef{Namespace: ns, Name: name}}
+	return DeletePod{Pod: model.PodRef{Namespace: ns, Name: name}}
 }
 
 // actions concatenates action lists.

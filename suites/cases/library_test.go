@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/onsi/ginkgo/v2/types"
+	networkingv1 "k8s.io/api/networking/v1"
 
 	"github.com/netpolcheck/netpolcheck/reference/model"
 )
@@ -161,8 +162,7 @@ func checkLabels(t *testing.T, c Case) {
 	}
 }
 
-// checkSteps replays a case on a State: every action sets one field and
-// applies cleanly, every policy passes model.Validate, every step probes
+// checkSteps replays a case on a State: every action applies cleanly, every policy passes model.Validate, every step probes
 // ports that every pod then in the topology serves.
 func checkSteps(t *testing.T, c Case) {
 	t.Helper()
@@ -188,12 +188,12 @@ func checkSteps(t *testing.T, c Case) {
 			t.Errorf("case %q step %d (%s) changes nothing", c.Name, i+1, s.Name)
 		}
 		for j, a := range s.Actions {
-			if _, err := a.Kind(); err != nil {
-				t.Errorf("case %q step %d action %d: %v", c.Name, i+1, j+1, err)
+			if a == nil {
+				t.Errorf("case %q step %d action %d: nil", c.Name, i+1, j+1)
 				continue
 			}
-			if a.CreatePolicy != nil || a.UpdatePolicy != nil || a.PolicyFromTopology != nil {
-				np, err := state.PolicyFor(a)
+			if written := policyOf(a); written != nil {
+				np, err := state.ResolvePolicy(written)
 				if err != nil {
 					t.Errorf("case %q step %d action %d: %v", c.Name, i+1, j+1, err)
 					continue
@@ -228,8 +228,11 @@ func TestCasePoliciesKeepUnsetFieldsUnset(t *testing.T) {
 		state := StateFor(c)
 		for _, s := range c.Steps {
 			for _, a := range s.Actions {
-				np, err := state.PolicyFor(a)
-				if err == nil {
+				if written := policyOf(a); written != nil {
+					np, err := state.ResolvePolicy(written)
+					if err != nil {
+						t.Fatalf("case %q: %v", c.Name, err)
+					}
 					if np.Spec.PolicyTypes == nil {
 						noTypes++
 					}
@@ -260,4 +263,16 @@ func TestCasePoliciesKeepUnsetFieldsUnset(t *testing.T) {
 	if noProtocol < 3 {
 		t.Errorf("%d port entries leave protocol unset, want at least 3 (NP-PORT)", noProtocol)
 	}
+}
+
+// policyOf is the policy a create or update action writes, nil for the
+// other actions.
+func policyOf(a Action) *networkingv1.NetworkPolicy {
+	switch a := a.(type) {
+	case CreatePolicy:
+		return a.Policy
+	case UpdatePolicy:
+		return a.Policy
+	}
+	return nil
 }

@@ -68,7 +68,7 @@ func Replay(c Case, ips map[model.PodRef]string) ([]*State, error) {
 			if err := state.Apply(a); err != nil {
 				return nil, fmt.Errorf("case %q step %d action %d: %w", c.Name, i+1, j+1, err)
 			}
-			if a.CreatePod != nil {
+			if _, created := a.(CreatePod); created {
 				if err := adopt(); err != nil {
 					return nil, err
 				}

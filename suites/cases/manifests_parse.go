@@ -90,7 +90,7 @@ func ParseManifests(name string, data []byte) (*State, error) {
 	}
 	state := NewState(topo)
 	for _, np := range policies {
-		if err := state.Apply(Action{CreatePolicy: np}); err != nil {
+		if err := state.Apply(CreatePolicy{Policy: np}); err != nil {
 			return nil, fmt.Errorf("%s: %w", name, err)
 		}
 	}

@@ -198,7 +198,8 @@ func namedPortProto(proto corev1.Protocol, name string) networkingv1.NetworkPoli
 	return p
 }
 
-// Addresses for ipBlock peers, built from the deployed topology.
+// Addresses for ipBlock peers: pods' addresses are the cluster's, so cases
+// name the pods (PodCIDR) and the policy actions resolve them.
 
 // PodIP returns the primary IP of a pod of the topology.
 func PodIP(t *model.Topology, ref model.PodRef) (netip.Addr, error) {
@@ -220,45 +221,14 @@ func PodIP(t *model.Topology, ref model.PodRef) (netip.Addr, error) {
 	return netip.Addr{}, fmt.Errorf("pod %s is not in the topology", ref)
 }
 
-// hostCIDR is the single-address prefix of a pod: /32 or /128.
-func hostCIDR(a netip.Addr) string { return netip.PrefixFrom(a, a.BitLen()).String() }
-
-// wideCIDR is a wide prefix around a pod IP, as upstream builds it: a /4 on
-// IPv4 (a /8-bit-equivalent share of the address space on IPv6), so it
-// holds every pod of any usual pod CIDR.
-func wideCIDR(a netip.Addr) string {
-	bits := 4
-	if a.Is6() {
-		bits = 8
-	}
-	return netip.PrefixFrom(a, bits).Masked().String()
+// hostOf is the placeholder for a pod's own address: /32 or /128.
+func hostOf(ns, pod string) string {
+	return HostPodCIDR(model.PodRef{Namespace: ns, Name: pod}).String()
 }
 
-// prefixAround is the /bits prefix holding a pod IP (bits are for IPv4; IPv6
-// adds 96).
-func prefixAround(a netip.Addr, bits int) string {
-	if a.Is6() {
-		bits += 96
-	}
-	return netip.PrefixFrom(a, bits).Masked().String()
-}
-
-// fromTopology wraps a policy that needs pod IPs. When an IP is missing the
-// returned policy is nil; State.Apply reports that as an error.
-func fromTopology(build func(ip func(ns, pod string) netip.Addr) *networkingv1.NetworkPolicy) func(*model.Topology) *networkingv1.NetworkPolicy {
-	return func(t *model.Topology) *networkingv1.NetworkPolicy {
-		var missing bool
-		ip := func(ns, pod string) netip.Addr {
-			a, err := PodIP(t, model.PodRef{Namespace: ns, Name: pod})
-			if err != nil {
-				missing = true
-			}
-			return a
-		}
-		np := build(ip)
-		if missing {
-			return nil
-		}
-		return np
-	}
+// wideAround is the placeholder for a wide prefix around a pod's address,
+// as upstream builds it: a /4 on IPv4, a /8 on IPv6, so it holds every pod
+// of any usual pod CIDR.
+func wideAround(ns, pod string) string {
+	return PodCIDR{Pod: model.PodRef{Namespace: ns, Name: pod}, IPv4: 4, IPv6: 8}.String()
 }

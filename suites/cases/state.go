@@ -45,114 +45,15 @@ func (s *State) Clone() *State {
 	return out
 }
 
-// Kind names the one field of the action that is set, e.g. "CreatePolicy".
-// It fails when none or more than one is set.
-func (a Action) Kind() (string, error) {
-	var set []string
-	if a.CreatePolicy != nil {
-		set = append(set, "CreatePolicy")
-	}
-	if a.UpdatePolicy != nil {
-		set = append(set, "UpdatePolicy")
-	}
-	if a.PolicyFromTopology != nil {
-		set = append(set, "PolicyFromTopology")
-	}
-	if a.DeletePolicy != nil {
-		set = append(set, "DeletePolicy")
-	}
-	if a.SetPodLabels != nil {
-		set = append(set, "SetPodLabels")
-	}
-	if a.SetNamespaceLabels != nil {
-		set = append(set, "SetNamespaceLabels")
-	}
-	if a.CreatePod != nil {
-		set = append(set, "CreatePod")
-	}
-	if a.DeletePod != nil {
-		set = append(set, "DeletePod")
-	}
-	if len(set) != 1 {
-		return "", fmt.Errorf("action must set exactly one field, has %d %v", len(set), set)
-	}
-	return set[0], nil
-}
-
 // Apply changes the state as the action changes the cluster. It fails, and
 // leaves the state as it was, when the action does not fit the state: a
 // policy created twice, an update or delete of a missing object, a pod or
-// namespace that does not exist.
+// namespace that does not exist, a policy naming a pod that has no address.
 func (s *State) Apply(a Action) error {
-	kind, err := a.Kind()
-	if err != nil {
-		return err
+	if a == nil {
+		return fmt.Errorf("no action")
 	}
-	switch kind {
-	case "CreatePolicy":
-		return s.createPolicy(a.CreatePolicy)
-	case "UpdatePolicy":
-		return s.updatePolicy(a.UpdatePolicy)
-	case "PolicyFromTopology":
-		np, err := s.PolicyFor(a)
-		if err != nil {
-			return err
-		}
-		if s.policyIndex(np.Namespace, np.Name) >= 0 {
-			return s.updatePolicy(np)
-		}
-		return s.createPolicy(np)
-	case "DeletePolicy":
-		i := s.policyIndex(a.DeletePolicy.Namespace, a.DeletePolicy.Name)
-		if i < 0 {
-			return fmt.Errorf("delete policy %s/%s: no such policy", a.DeletePolicy.Namespace, a.DeletePolicy.Name)
-		}
-		s.Policies = slices.Delete(s.Policies, i, i+1)
-		return nil
-	case "SetPodLabels":
-		i := s.podIndex(a.SetPodLabels.Pod)
-		if i < 0 {
-			return fmt.Errorf("set labels of pod %s: no such pod", a.SetPodLabels.Pod)
-		}
-		s.Topology.Pods[i].Labels = cloneMap(a.SetPodLabels.Labels)
-		return nil
-	case "SetNamespaceLabels":
-		ns, ok := s.Topology.Namespaces[a.SetNamespaceLabels.Namespace]
-		if !ok {
-			return fmt.Errorf("set labels of namespace %s: no such namespace", a.SetNamespaceLabels.Namespace)
-		}
-		ns.Labels = cloneMap(a.SetNamespaceLabels.Labels)
-		s.Topology.Namespaces[a.SetNamespaceLabels.Namespace] = ns
-		return nil
-	case "CreatePod":
-		return s.createPod(*a.CreatePod)
-	case "DeletePod":
-		i := s.podIndex(*a.DeletePod)
-		if i < 0 {
-			return fmt.Errorf("delete pod %s: no such pod", a.DeletePod)
-		}
-		s.Topology.Pods = slices.Delete(s.Topology.Pods, i, i+1)
-		return nil
-	}
-	return fmt.Errorf("action %s: not handled", kind)
-}
-
-// PolicyFor returns the policy a policy action writes, built against the
-// current topology for PolicyFromTopology, and an error for other actions.
-func (s *State) PolicyFor(a Action) (*networkingv1.NetworkPolicy, error) {
-	switch {
-	case a.CreatePolicy != nil:
-		return a.CreatePolicy, nil
-	case a.UpdatePolicy != nil:
-		return a.UpdatePolicy, nil
-	case a.PolicyFromTopology != nil:
-		np := a.PolicyFromTopology(s.Topology)
-		if np == nil {
-			return nil, fmt.Errorf("policy from topology: a pod it needs has no IP yet")
-		}
-		return np, nil
-	}
-	return nil, fmt.Errorf("action carries no policy")
+	return a.applyTo(s)
 }
 
 // SetPodIP records the address the cluster gave a pod, so ipBlock policies
@@ -166,45 +67,6 @@ func (s *State) SetPodIP(ref model.PodRef, ip string) error {
 		return fmt.Errorf("set IP of pod %s: no such pod", ref)
 	}
 	s.Topology.Pods[i].IP = ip
-	return nil
-}
-
-func (s *State) createPolicy(np *networkingv1.NetworkPolicy) error {
-	if s.policyIndex(np.Namespace, np.Name) >= 0 {
-		return fmt.Errorf("create policy %s/%s: already exists", np.Namespace, np.Name)
-	}
-	if _, ok := s.Topology.Namespaces[np.Namespace]; !ok {
-		return fmt.Errorf("create policy %s/%s: no such namespace", np.Namespace, np.Name)
-	}
-	s.Policies = append(s.Policies, np.DeepCopy())
-	return nil
-}
-
-func (s *State) updatePolicy(np *networkingv1.NetworkPolicy) error {
-	i := s.policyIndex(np.Namespace, np.Name)
-	if i < 0 {
-		return fmt.Errorf("update policy %s/%s: no such policy", np.Namespace, np.Name)
-	}
-	s.Policies[i] = np.DeepCopy()
-	return nil
-}
-
-func (s *State) createPod(p model.Pod) error {
-	if s.podIndex(p.Ref()) >= 0 {
-		return fmt.Errorf("create pod %s: already exists", p.Ref())
-	}
-	if _, ok := s.Topology.Namespaces[p.Namespace]; !ok {
-		return fmt.Errorf("create pod %s: no such namespace", p.Ref())
-	}
-	p = clonePod(p)
-	if p.IP == "" {
-		ip, err := s.freeIP()
-		if err != nil {
-			return fmt.Errorf("create pod %s: %w", p.Ref(), err)
-		}
-		p.IP = ip
-	}
-	s.Topology.Pods = append(s.Topology.Pods, p)
 	return nil
 }
 

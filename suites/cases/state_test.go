@@ -28,29 +28,32 @@ func TestStateApplyFollowsEachAction(t *testing.T) {
 		}},
 		{name: "create twice", actions: create(deny, deny), wantErr: "x/deny: already exists"},
 		{name: "create in unknown namespace", actions: create(denyIngress("w", "deny", all())), wantErr: "no such namespace"},
-		{name: "update replaces", actions: []Action{{CreatePolicy: deny}, update(denyIngress("x", "deny", podSel("a")))}, check: func(t *testing.T, s *State) {
+		{name: "update replaces", actions: []Action{CreatePolicy{Policy: deny}, update(denyIngress("x", "deny", podSel("a")))}, check: func(t *testing.T, s *State) {
 			if len(s.Policies) != 1 || s.Policies[0].Spec.PodSelector.MatchLabels["pod"] != "a" {
 				t.Errorf("update did not replace the policy: %+v", s.Policies)
 			}
 		}},
 		{name: "update missing", actions: one(update(deny)), wantErr: "update policy x/deny: no such policy"},
-		{name: "delete", actions: []Action{{CreatePolicy: deny}, deletePolicy("x", "deny")}, check: func(t *testing.T, s *State) {
+		{name: "delete", actions: []Action{CreatePolicy{Policy: deny}, deletePolicy("x", "deny")}, check: func(t *testing.T, s *State) {
 			if len(s.Policies) != 0 {
 				t.Errorf("policies = %v", names(s.Policies))
 			}
 		}},
 		{name: "delete missing", actions: one(deletePolicy("x", "deny")), wantErr: "delete policy x/deny: no such policy"},
-		{name: "policy from topology creates then updates", actions: []Action{
-			fromTopo(func(*model.Topology) *networkingv1.NetworkPolicy { return denyIngress("x", "ip", all()) }),
-			fromTopo(func(*model.Topology) *networkingv1.NetworkPolicy { return denyIngress("x", "ip", podSel("a")) }),
-		}, check: func(t *testing.T, s *State) {
-			if len(s.Policies) != 1 || s.Policies[0].Spec.PodSelector.MatchLabels["pod"] != "a" {
-				t.Errorf("policies = %+v", s.Policies)
+		{name: "pod CIDRs resolve to the pods' addresses", actions: create(
+			newPolicy("x", "ip", all()).ingress(peers(ipPeer(wideAround("y", "a"), hostOf("y", "a")))).build(),
+		), check: func(t *testing.T, s *State) {
+			b := s.Policies[0].Spec.Ingress[0].From[0].IPBlock
+			if b.CIDR != "0.0.0.0/4" || len(b.Except) != 1 || b.Except[0] != "10.244.2.13/32" {
+				t.Errorf("ipBlock = %+v, want 0.0.0.0/4 except 10.244.2.13/32", b)
 			}
 		}},
-		{name: "policy from topology without the pod IP", actions: one(fromTopo(fromTopology(func(ip ipFn) *networkingv1.NetworkPolicy {
-			return newPolicy("x", "ip", all()).ingress(peers(ipPeer(hostCIDR(ip("z", "c"))))).build()
-		}))), wantErr: "has no IP yet"},
+		{name: "pod CIDR of a pod not in the topology", actions: create(
+			newPolicy("x", "ip", all()).ingress(peers(ipPeer(hostOf("z", "c")))).build(),
+		), wantErr: "create policy x/ip: spec.ingress[0].from[0].ipBlock.cidr: pod z/c is not in the topology"},
+		{name: "malformed pod CIDR", actions: create(
+			newPolicy("x", "ip", all()).ingress(peers(ipPeer("{{podCIDR y/a /32}}"))).build(),
+		), wantErr: "want {{podCIDR NAMESPACE/POD /IPV4-LENGTH /IPV6-LENGTH}}"},
 		{name: "pod labels replaced wholesale", actions: one(setPodLabels("x", "a", "role", "db")), check: func(t *testing.T, s *State) {
 			if got := s.Topology.Pods[0].Labels; len(got) != 1 || got["role"] != "db" {
 				t.Errorf("labels = %v", got)
@@ -82,8 +85,7 @@ func TestStateApplyFollowsEachAction(t *testing.T) {
 			}
 		}},
 		{name: "delete missing pod", actions: one(deletePod("y", "q")), wantErr: "delete pod y/q: no such pod"},
-		{name: "empty action", actions: []Action{{}}, wantErr: "exactly one field"},
-		{name: "action with two fields", actions: []Action{{CreatePolicy: deny, DeletePod: &model.PodRef{Namespace: "x", Name: "a"}}}, wantErr: "exactly one field, has 2"},
+		{name: "nil action", actions: []Action{nil}, wantErr: "no action"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -114,7 +116,7 @@ func TestStateIsIndependentOfItsInputs(t *testing.T) {
 	topo := pods(probes(tcp80), "x/a", "y/a")
 	np := denyIngress("x", "deny", all())
 	s := NewState(topo)
-	if err := s.Apply(Action{CreatePolicy: np}); err != nil {
+	if err := s.Apply(CreatePolicy{Policy: np}); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.Apply(setPodLabels("x", "a", "pod", "changed")); err != nil {

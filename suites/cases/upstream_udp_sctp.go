@@ -24,7 +24,7 @@ func upstreamUDPSCTP() []scenario {
 		head := func(pp model.PortProtocol) string { return fmt.Sprintf("%d/%s", pp.Port, pp.Protocol) }
 
 		c := upstreamCase(context, "should support a 'default-deny-ingress' policy", label,
-			feats("ingress", "default-deny"), clauses(model.ClauseIso, model.ClauseRule, model.ClauseSelf))
+			clauses(model.ClauseIso, model.ClauseRule, model.ClauseSelf))
 		c.Topology = pods(probes(at80), "x/a", "x/b", "y/a", "y/b")
 		c.Steps = []Step{{Name: "deny all ingress in x", Actions: create(denyIngress("x", "deny-all", all())), Probes: probes(at80)}}
 		out = append(out, scenario{Case: c, want: [][]string{{gridf(`
@@ -35,7 +35,7 @@ y/a     X   X   .   .
 y/b     X   X   .   .`, head(at80))}}})
 
 		c = upstreamCase(context, "should enforce policy based on Ports", label,
-			feats("ingress", "ports", "namespace-selector"), clauses(model.ClausePort, model.ClausePeerNS, model.ClauseRule))
+			clauses(model.ClausePort, model.ClausePeerNS, model.ClauseRule))
 		c.Topology = pods(probes(at81), "x/a", "x/b", "y/a", "z/a")
 		c.Steps = []Step{{Name: "x/a allows namespace y on port 81 of " + string(proto), Actions: create(
 			newPolicy("x", "allow-ingress-on-port-81-ns-x", podSel("a")).types(ingressOnly...).ingress(
@@ -48,7 +48,7 @@ y/a     .   .   .   .
 z/a     X   .   .   .`, head(at81))}}})
 
 		c = upstreamCase(context, "should enforce policy to allow traffic only from a pod in a different namespace based on PodSelector and NamespaceSelector", label,
-			feats("ingress", "pod-selector", "namespace-selector"), clauses(model.ClausePeerAnd, model.ClauseSelector))
+			clauses(model.ClausePeerAnd, model.ClauseSelector))
 		c.Topology = pods(probes(at80), "x/a", "x/b", "y/a")
 		c.Steps = []Step{{Name: "x/a allows ingress from y/a only", Actions: create(allowFromYA("x", "allow-ns-y-pod-a-via-namespace-pod-selector")), Probes: probes(at80)}}
 		out = append(out, scenario{Case: c, want: [][]string{{gridf(`

@@ -18,59 +18,47 @@ import (
 // would, or through the provider for pods, and on the state that tracks what
 // the case implies. The state goes first: an action that does not fit the
 // case's own state (a policy created twice, a missing pod) is the case's
-// mistake and reaches no cluster.
+// mistake and reaches no cluster. Policies go to the cluster as the state
+// resolved them: pods named in ipBlocks (cases.PodCIDR) become the
+// addresses the cluster gave them.
 func apply(ctx context.Context, c clusters.Cluster, state *cases.State, a cases.Action) error {
-	kind, err := a.Kind()
-	if err != nil {
-		return err
+	if err := state.Apply(a); err != nil {
+		return fmt.Errorf("the case's action does not fit its own state: %w", err)
 	}
-	var np *networkingv1.NetworkPolicy
-	if kind == "PolicyFromTopology" {
-		// Built against the state, whose pod IPs are the cluster's.
-		if np, err = state.PolicyFor(a); err != nil {
+	switch a := a.(type) {
+	case cases.CreatePolicy:
+		np, err := state.ResolvePolicy(a.Policy)
+		if err != nil {
 			return err
 		}
-	}
-	if err := state.Apply(a); err != nil {
-		return fmt.Errorf("the case's %s does not fit its own state: %w", kind, err)
-	}
-	switch kind {
-	case "CreatePolicy":
-		return createPolicy(ctx, c, a.CreatePolicy)
-	case "UpdatePolicy":
-		return updatePolicy(ctx, c, a.UpdatePolicy)
-	case "PolicyFromTopology":
-		_, err = c.Client().NetworkingV1().NetworkPolicies(np.Namespace).Get(ctx, np.Name, metav1.GetOptions{})
-		switch {
-		case err == nil:
-			return updatePolicy(ctx, c, np)
-		case apierrors.IsNotFound(err):
-			return createPolicy(ctx, c, np)
-		default:
-			return fmt.Errorf("policy %s/%s: %w", np.Namespace, np.Name, err)
+		return createPolicy(ctx, c, np)
+	case cases.UpdatePolicy:
+		np, err := state.ResolvePolicy(a.Policy)
+		if err != nil {
+			return err
 		}
-	case "DeletePolicy":
-		ref := a.DeletePolicy
-		if err := c.Client().NetworkingV1().NetworkPolicies(ref.Namespace).Delete(ctx, ref.Name, metav1.DeleteOptions{}); err != nil {
-			return fmt.Errorf("delete policy %s/%s: %w", ref.Namespace, ref.Name, err)
+		return updatePolicy(ctx, c, np)
+	case cases.DeletePolicy:
+		if err := c.Client().NetworkingV1().NetworkPolicies(a.Namespace).Delete(ctx, a.Name, metav1.DeleteOptions{}); err != nil {
+			return fmt.Errorf("delete policy %s/%s: %w", a.Namespace, a.Name, err)
 		}
 		return nil
-	case "SetPodLabels":
-		return setPodLabels(ctx, c, a.SetPodLabels.Pod, a.SetPodLabels.Labels)
-	case "SetNamespaceLabels":
-		return setNamespaceLabels(ctx, c, a.SetNamespaceLabels.Namespace, a.SetNamespaceLabels.Labels)
-	case "CreatePod":
-		if err := c.CreatePod(ctx, *a.CreatePod); err != nil {
+	case cases.SetPodLabels:
+		return setPodLabels(ctx, c, a.Pod, a.Labels)
+	case cases.SetNamespaceLabels:
+		return setNamespaceLabels(ctx, c, a.Namespace, a.Labels)
+	case cases.CreatePod:
+		if err := c.CreatePod(ctx, a.Pod); err != nil {
 			return err
 		}
 		// The cluster chose the new pod's address (and node, if the case
 		// named none).
-		ref := a.CreatePod.Ref()
+		ref := a.Pod.Ref()
 		return adoptClusterFacts(ctx, c, state, &ref)
-	case "DeletePod":
-		return c.DeletePod(ctx, *a.DeletePod)
+	case cases.DeletePod:
+		return c.DeletePod(ctx, a.Pod)
 	}
-	return fmt.Errorf("action %s: not supported by the runner", kind)
+	return fmt.Errorf("action %T: not supported by the runner", a)
 }
 
 func createPolicy(ctx context.Context, c clusters.Cluster, np *networkingv1.NetworkPolicy) error {

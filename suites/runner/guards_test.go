@@ -94,7 +94,7 @@ func runOne(t *testing.T, c *netns.Cluster, newRunner func(...Option) *Runner, t
 }
 
 func guardScenarios() []guardScenario {
-	isolateXA := cases.Step{Name: "isolate x/a", Actions: []cases.Action{{CreatePolicy: denyIngressToXA()}}}
+	isolateXA := cases.Step{Name: "isolate x/a", Actions: []cases.Action{cases.CreatePolicy{Policy: denyIngressToXA()}}}
 	return []guardScenario{
 		{
 			// x/a may send nothing and serves no probed port; its agent
@@ -107,7 +107,7 @@ func guardScenarios() []guardScenario {
 				topo.Pods[0].Ports = []model.ContainerPort{{Name: "serve-81-tcp", Port: 81, Protocol: corev1.ProtocolTCP}}
 				step := cases.Step{
 					Name:    "x/a sends nothing",
-					Actions: []cases.Action{{CreatePolicy: denyAllFromXA(networkingv1.PolicyTypeEgress)}},
+					Actions: []cases.Action{cases.CreatePolicy{Policy: denyAllFromXA(networkingv1.PolicyTypeEgress)}},
 					Probes:  []model.PortProtocol{{Port: 80, Protocol: corev1.ProtocolTCP}},
 				}
 				tc := cases.Case{Name: "x/a's agent unreachable", Topology: topo, Steps: []cases.Step{step}}
@@ -140,7 +140,7 @@ func guardScenarios() []guardScenario {
 				for i := range topo.Pods {
 					topo.Pods[i].Ports = []model.ContainerPort{{Name: "serve-80-udp", Port: 80, Protocol: corev1.ProtocolUDP}}
 				}
-				step := cases.Step{Name: "isolate x/a", Actions: []cases.Action{{CreatePolicy: denyIngressToXA()}}}
+				step := cases.Step{Name: "isolate x/a", Actions: []cases.Action{cases.CreatePolicy{Policy: denyIngressToXA()}}}
 				tc := cases.Case{Name: "x/a hangs for others", Topology: topo}
 				return runOne(t, c, newRunner, tc, step, 2, func() {
 					inPod(t, c, xa, "iptables", "-w", "-I", "INPUT", "!", "-s", podIP(t, c, xa), "-p", "udp", "--dport", "80", "-j", "DROP")
@@ -155,7 +155,7 @@ func guardScenarios() []guardScenario {
 			name:  "a route deleted mid-step is unproven",
 			guard: guardDenialProof,
 			run: func(t *testing.T, c *netns.Cluster, newRunner func(...Option) *Runner) result.Step {
-				step := cases.Step{Name: "x/a isolated both ways", Actions: []cases.Action{{CreatePolicy: denyAllFromXA(networkingv1.PolicyTypeIngress, networkingv1.PolicyTypeEgress)}}}
+				step := cases.Step{Name: "x/a isolated both ways", Actions: []cases.Action{cases.CreatePolicy{Policy: denyAllFromXA(networkingv1.PolicyTypeIngress, networkingv1.PolicyTypeEgress)}}}
 				tc := cases.Case{Name: "x/a loses its route", Topology: smallTopology()}
 				var deleted atomic.Bool
 				return runOne(t, c, newRunner, tc, step, 2, nil, func(at RoundInfo) {
@@ -179,7 +179,7 @@ func guardScenarios() []guardScenario {
 				topo.Pods[0].Ports = []model.ContainerPort{{Name: "serve-81-tcp", Port: 81, Protocol: corev1.ProtocolTCP}}
 				step := cases.Step{
 					Name:    "x/a sends nothing",
-					Actions: []cases.Action{{CreatePolicy: denyAllFromXA(networkingv1.PolicyTypeEgress)}},
+					Actions: []cases.Action{cases.CreatePolicy{Policy: denyAllFromXA(networkingv1.PolicyTypeEgress)}},
 					Probes:  []model.PortProtocol{{Port: 80, Protocol: corev1.ProtocolTCP}},
 				}
 				tc := cases.Case{Name: "x/a detached", Topology: topo, Steps: []cases.Step{step}}
@@ -198,7 +198,7 @@ func guardScenarios() []guardScenario {
 			name:  "nodes cut apart are unproven",
 			guard: guardDenialProof,
 			run: func(t *testing.T, c *netns.Cluster, newRunner func(...Option) *Runner) result.Step {
-				step := cases.Step{Name: "x/a isolated both ways", Actions: []cases.Action{{CreatePolicy: denyAllFromXA(networkingv1.PolicyTypeIngress, networkingv1.PolicyTypeEgress)}}}
+				step := cases.Step{Name: "x/a isolated both ways", Actions: []cases.Action{cases.CreatePolicy{Policy: denyAllFromXA(networkingv1.PolicyTypeIngress, networkingv1.PolicyTypeEgress)}}}
 				tc := cases.Case{Name: "node-2 loses its uplink", Topology: smallTopology()}
 				return runOne(t, c, newRunner, tc, step, 2, func() {
 					inNode(t, c, xb, "ip", "link", "set", "eth0", "down")
@@ -368,7 +368,7 @@ func ipNetNSExec(t *testing.T, ns string, argv ...string) {
 func TestAServerThatRefusesItsOwnPodIsAnInfrastructureError(t *testing.T) {
 	c := newCluster(t)
 	tc := cases.Case{Name: "x/a refuses itself", Topology: smallTopology()}
-	sr := runOne(t, c, guardedRunner(nil), tc, cases.Step{Name: "isolate x/a", Actions: []cases.Action{{CreatePolicy: denyIngressToXA()}}}, 2, func() {
+	sr := runOne(t, c, guardedRunner(nil), tc, cases.Step{Name: "isolate x/a", Actions: []cases.Action{cases.CreatePolicy{Policy: denyIngressToXA()}}}, 2, func() {
 		ip := podIP(t, c, xa)
 		inPod(t, c, xa, "iptables", "-w", "-I", "INPUT", "-s", ip, "-d", ip, "-p", "tcp", "--dport", "80", "-j", "REJECT", "--reject-with", "tcp-reset")
 	}, nil)

@@ -54,4 +54,3 @@ func Judge(expected model.Decision, observed agent.Outcome, proven bool) Judgeme
 	}
 	return Unproven
 }
-

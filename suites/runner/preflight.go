@@ -34,8 +34,8 @@ func (r *Runner) Preflight(ctx context.Context, enforces bool) (PreflightResult,
 	pf := PreflightResult{}
 	c := cases.Case{Name: "preflight"}
 	c.Steps = []cases.Step{
-		{Name: "canary: default-deny ingress in x", Actions: []cases.Action{{CreatePolicy: canaryPolicy()}}},
-		{Name: "canary removed", Actions: []cases.Action{{DeletePolicy: &cases.ObjectRef{Namespace: canaryNamespace, Name: canaryName}}}},
+		{Name: "canary: default-deny ingress in x", Actions: []cases.Action{cases.CreatePolicy{Policy: canaryPolicy()}}},
+		{Name: "canary removed", Actions: []cases.Action{cases.DeletePolicy{Namespace: canaryNamespace, Name: canaryName}}},
 	}
 	if !enforces {
 		// Nothing is meant to enforce, so the canary must change nothing:

@@ -120,7 +120,7 @@ func TestUnenforcedDenialFailsOnExactlyTheDeniedCells(t *testing.T) {
 	tc := cases.Case{
 		Name:     "deny ingress to x/a, unenforced",
 		Topology: smallTopology(),
-		Steps:    []cases.Step{{Name: "isolate x/a", Actions: []cases.Action{{CreatePolicy: denyIngressToXA()}}}},
+		Steps:    []cases.Step{{Name: "isolate x/a", Actions: []cases.Action{cases.CreatePolicy{Policy: denyIngressToXA()}}}},
 	}
 	res := r.Run(context.Background(), tc)
 	if res.Passed || res.Error != nil {
@@ -157,7 +157,7 @@ func TestHandWrittenRejectSatisfiesTheModel(t *testing.T) {
 	tc := cases.Case{Name: "deny ingress to x/a, by hand", Topology: smallTopology()}
 	state := start(t, r, tc)
 	rejectNewToXA(t, c, "-I", "icmp-admin-prohibited")
-	sr := r.runStepAlone(ctx, state, cases.Step{Name: "isolate x/a", Actions: []cases.Action{{CreatePolicy: denyIngressToXA()}}}, 2, RoundInfo{})
+	sr := r.runStepAlone(ctx, state, cases.Step{Name: "isolate x/a", Actions: []cases.Action{cases.CreatePolicy{Policy: denyIngressToXA()}}}, 2, RoundInfo{})
 	if !sr.Passed || !sr.Converged || sr.Rounds != stableRounds+2 {
 		t.Fatalf("want a pass after stable convergence + 2 settle rounds, got passed=%v converged=%v rounds=%d error=%q\n%s",
 			sr.Passed, sr.Converged, sr.Rounds, sr.Error, result.Describe(result.Case{Name: tc.Name, Steps: []result.Step{sr}}))
@@ -183,7 +183,7 @@ func TestRefusalByAFilterIsADenialWhileTheServerIsUp(t *testing.T) {
 	tc := cases.Case{Name: "deny ingress to x/a with resets, by hand", Topology: smallTopology()}
 	state := start(t, r, tc)
 	rejectNewToXA(t, c, "-I", "tcp-reset")
-	sr := r.runStepAlone(ctx, state, cases.Step{Name: "isolate x/a", Actions: []cases.Action{{CreatePolicy: denyIngressToXA()}}}, 2, RoundInfo{})
+	sr := r.runStepAlone(ctx, state, cases.Step{Name: "isolate x/a", Actions: []cases.Action{cases.CreatePolicy{Policy: denyIngressToXA()}}}, 2, RoundInfo{})
 	if !sr.Passed {
 		t.Fatalf("want a pass, got error=%q\n%s", sr.Error, result.Describe(result.Case{Name: tc.Name, Steps: []result.Step{sr}}))
 	}
@@ -240,7 +240,7 @@ func TestLeakAfterConvergenceFailsTheStep(t *testing.T) {
 	// while the runner watches.
 	done := make(chan result.Step)
 	go func() {
-		done <- r.runStepAlone(ctx, state, cases.Step{Name: "isolate x/a", Actions: []cases.Action{{CreatePolicy: denyIngressToXA()}}}, 40, RoundInfo{})
+		done <- r.runStepAlone(ctx, state, cases.Step{Name: "isolate x/a", Actions: []cases.Action{cases.CreatePolicy{Policy: denyIngressToXA()}}}, 40, RoundInfo{})
 	}()
 	time.Sleep(400 * time.Millisecond)
 	rejectNewToXA(t, c, "-D", "icmp-admin-prohibited")
@@ -281,7 +281,7 @@ func TestHostNetworkCellsAreReportedApart(t *testing.T) {
 	res := r.Run(ctx, cases.Case{
 		Name:     "egress to own namespace with a hostNetwork pod around",
 		Topology: topo,
-		Steps:    []cases.Step{{Name: "x/a sends only within x", Actions: []cases.Action{{CreatePolicy: egress}}}},
+		Steps:    []cases.Step{{Name: "x/a sends only within x", Actions: []cases.Action{cases.CreatePolicy{Policy: egress}}}},
 	})
 	if !res.Passed {
 		t.Fatalf("%s", result.Describe(res))
