@@ -2,7 +2,7 @@
 GO ?= go
 OUT ?= _output
 
-.PHONY: all setup build test test-kind vet bench fuzz images clean kind-node-image conformance bench-probe
+.PHONY: all setup build test test-kind vet bench fuzz images clean kind-node-image conformance bench-probe mutants
 
 all: build
 
@@ -85,6 +85,19 @@ test-kind: images kind-node-image
 # enforcer, and prints the ratio. It builds and deletes two clusters.
 bench-probe: images kind-node-image
 	$(GO) test -run '^$$' -bench BenchmarkProbeMatrix -benchtime 1x -timeout 60m ./suites/bench
+
+# mutants runs the kill-rate test (as root): the reference enforcer, then
+# each of its deliberately broken variants (reference/enforcer/mutants.go),
+# against the preflight and the case library on netns clusters. It prints
+# which case killed each mutant and ends with the line "killed N/M mutants";
+# it fails if a mutant survives. The log is kept in $(OUT)/mutants.log.
+mutants:
+	@mkdir -p $(OUT)
+	@{ NETPOLCHECK_MUTANTS=1 $(GO) test -count=1 -v -run TestEveryMutantIsKilled -timeout 60m ./suites/mutants/ 2>&1; \
+		echo $$? > $(OUT)/mutants.status; } | tee $(OUT)/mutants.log
+	@status=$$(cat $(OUT)/mutants.status); rm -f $(OUT)/mutants.status; \
+		grep -E '^killed [0-9]+/[0-9]+ mutants$$' $(OUT)/mutants.log || echo "no kill count: the test stopped before the mutants were judged (see $(OUT)/mutants.log)"; \
+		exit $$status
 
 clean:
 	rm -rf $(OUT)

@@ -38,6 +38,8 @@ type config struct {
 	logger     *slog.Logger
 	denyAction string
 	resync     time.Duration
+	// enforcerOpts are extra options of every reference enforcer instance.
+	enforcerOpts []enforcer.Option
 }
 
 // WithNodes sets the number of nodes (default 2).
@@ -54,6 +56,14 @@ func WithEnforcerResyncPeriod(d time.Duration) Option {
 	return func(c *config) { c.resync = d }
 }
 
+// WithEnforcerOptions passes extra options to every reference enforcer the
+// cluster starts, after its own, so they win. It is a test hook: the
+// kill-rate test (suites/mutants) makes the enforcer a mutant with
+// enforcer.WithMutant. Without it nothing changes.
+func WithEnforcerOptions(opts ...enforcer.Option) Option {
+	return func(c *config) { c.enforcerOpts = append(c.enforcerOpts, opts...) }
+}
+
 // WithLogger sends progress and the enforcers' logs to logger (default:
 // discarded).
 func WithLogger(logger *slog.Logger) Option {
@@ -67,6 +77,10 @@ type Cluster struct {
 	log    *slog.Logger
 	deny   enforcer.DenyAction
 	resync time.Duration // of the reference enforcer; 0: its default
+	// enforcerOpts come last in every reference enforcer's options
+	// (WithEnforcerOptions).
+	enforcerOpts []enforcer.Option
+
 	fabric *fabric.Fabric
 	client *fake.Clientset
 	// watches counts the watches opened on client (see newAPI).
@@ -116,7 +130,8 @@ func Create(ctx context.Context, opts ...Option) (*Cluster, error) {
 		pods:   map[string]*podRuntime{},
 		parked: map[string]*podRuntime{},
 
-		nodeAgents: map[string]*podRuntime{},
+		nodeAgents:   map[string]*podRuntime{},
+		enforcerOpts: cfg.enforcerOpts,
 	}
 	if err := os.MkdirAll(c.runDir, 0o700); err != nil {
 		return nil, fmt.Errorf("netns cluster %s: run directory: %w", prefix, err)

@@ -81,6 +81,7 @@ func (c *Cluster) startEnforcers(ctx context.Context, nodes []string) error {
 		if c.resync > 0 {
 			opts = append(opts, enforcer.WithResyncPeriod(c.resync))
 		}
+		opts = append(opts, c.enforcerOpts...)
 		e, err := enforcer.New(c.client, opts...)
 		if err != nil {
 			return fmt.Errorf("netns cluster %s: enforcer for %s: %w", c.prefix, n.Name, err)

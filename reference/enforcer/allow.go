@@ -45,7 +45,7 @@ func ingressAllows(view *clusterView, pod *corev1.Pod, policies []*networkingv1.
 	for _, np := range policies {
 		for i, rule := range np.Spec.Ingress {
 			comment := fmt.Sprintf("%s/%s ingress %d", np.Namespace, np.Name, i)
-			matches := resolvePorts(rule.Ports, pod)
+			matches := resolvePorts(rule.Ports, pod, view.mutant)
 			if len(matches) == 0 {
 				continue
 			}
@@ -73,7 +73,7 @@ func egressAllows(view *clusterView, pod *corev1.Pod, policies []*networkingv1.N
 				if !ok {
 					continue
 				}
-				matches := resolvePorts(rule.Ports, nil)
+				matches := resolvePorts(rule.Ports, nil, view.mutant)
 				for _, peer := range peers {
 					set.addPorts("-d", peer, matches, comment)
 				}
@@ -81,14 +81,18 @@ func egressAllows(view *clusterView, pod *corev1.Pod, policies []*networkingv1.N
 			}
 			for _, dest := range destinationPods(view, np.Namespace, rule.To, family) {
 				ip, _ := addrOfFamily(view.podAddrs(dest), family)
-				set.addPorts("-d", hostPrefix(ip), resolvePorts(rule.Ports, dest), comment)
+				resolveOn := dest
+				if view.mutant == MutantNamedPortOnSource {
+					resolveOn = pod // Mutant (kill-rate test only).
+				}
+				set.addPorts("-d", hostPrefix(ip), resolvePorts(rule.Ports, resolveOn, view.mutant), comment)
 			}
 			// Numeric entries of a mixed list also apply to non-pod peers.
 			peers, ok := view.cachedPeerPrefixes(np, true, i, rule.To, family)
 			if !ok {
 				continue
 			}
-			numeric := resolvePorts(rule.Ports, nil)
+			numeric := resolvePorts(rule.Ports, nil, view.mutant)
 			for _, peer := range peers {
 				set.addPorts("-d", peer, numeric, comment)
 			}
@@ -114,6 +118,9 @@ func (v *clusterView) cachedPeerPrefixes(np *networkingv1.NetworkPolicy, egress 
 // and nothing of it can be rendered (still fail closed: no lines).
 func peerPrefixes(view *clusterView, policyNamespace string, peers []networkingv1.NetworkPolicyPeer, family IPFamily) ([]netip.Prefix, bool) {
 	if len(peers) == 0 {
+		if view.mutant == MutantEmptyPeersMatchNothing {
+			return nil, false // Mutant (kill-rate test only).
+		}
 		return []netip.Prefix{{}}, true
 	}
 	var out []netip.Prefix
@@ -122,7 +129,7 @@ func peerPrefixes(view *clusterView, policyNamespace string, peers []networkingv
 			if peer.PodSelector != nil || peer.NamespaceSelector != nil {
 				continue // invalid: ipBlock must stand alone
 			}
-			prefixes, err := ipBlockPrefixes(peer.IPBlock)
+			prefixes, err := ipBlockPrefixes(view.mutant.ipBlock(peer.IPBlock))
 			if err != nil {
 				continue
 			}
@@ -172,7 +179,7 @@ func destinationPods(view *clusterView, policyNamespace string, peers []networki
 			if peer.PodSelector != nil || peer.NamespaceSelector != nil {
 				continue
 			}
-			prefixes, err := ipBlockPrefixes(peer.IPBlock)
+			prefixes, err := ipBlockPrefixes(view.mutant.ipBlock(peer.IPBlock))
 			if err != nil {
 				continue
 			}

@@ -23,6 +23,7 @@ type clusterView struct {
 	policiesByNS    map[string][]*compiledPolicy
 	addrs           map[*corev1.Pod][]netip.Addr
 	peerCache       map[peerCacheKey]peerCacheEntry
+	mutant          Mutant // kill-rate test only (WithMutant)
 }
 
 // compiledPolicy holds a policy with its target selector parsed once.
@@ -46,8 +47,9 @@ type peerCacheEntry struct {
 	ok       bool
 }
 
-func newClusterView(s Snapshot) *clusterView {
+func newClusterView(s Snapshot, m Mutant) *clusterView {
 	v := &clusterView{
+		mutant:          m,
 		namespaceLabels: map[string]labels.Set{},
 		podsByNamespace: map[string][]*corev1.Pod{},
 		policiesByNS:    map[string][]*compiledPolicy{},
@@ -59,7 +61,7 @@ func newClusterView(s Snapshot) *clusterView {
 		if sel, err := metav1.LabelSelectorAsSelector(&np.Spec.PodSelector); err == nil {
 			cp.target = sel
 		}
-		cp.ingress, cp.egress = effectivePolicyTypes(np)
+		cp.ingress, cp.egress = effectivePolicyTypes(np, m)
 		v.policiesByNS[np.Namespace] = append(v.policiesByNS[np.Namespace], cp)
 	}
 	for ns, list := range v.policiesByNS {
@@ -138,8 +140,15 @@ func isTarget(p *corev1.Pod) bool {
 
 // effectivePolicyTypes applies the API defaulting: as written when set, else
 // Ingress, plus Egress when egress rules exist.
-func effectivePolicyTypes(np *networkingv1.NetworkPolicy) (ingress, egress bool) {
+func effectivePolicyTypes(np *networkingv1.NetworkPolicy, m Mutant) (ingress, egress bool) {
 	if len(np.Spec.PolicyTypes) == 0 {
+		// Mutants (kill-rate test only): wrong defaulting.
+		switch m {
+		case MutantUnsetTypesIngressOnly:
+			return true, false
+		case MutantUnsetTypesBoth:
+			return true, true
+		}
 		return true, len(np.Spec.Egress) > 0
 	}
 	for _, t := range np.Spec.PolicyTypes {
@@ -155,9 +164,12 @@ func effectivePolicyTypes(np *networkingv1.NetworkPolicy) (ingress, egress bool)
 
 // selectorMatcher converts a label selector. A nil selector in a peer means
 // "not set" and is handled by the caller; here nil matches nothing.
-func selectorMatcher(sel *metav1.LabelSelector) (labels.Selector, error) {
+func selectorMatcher(sel *metav1.LabelSelector, m Mutant) (labels.Selector, error) {
 	if sel == nil {
 		return labels.Nothing(), nil
+	}
+	if m == MutantNotInAsIn {
+		sel = mutantNotInAsIn(sel) // Mutant (kill-rate test only).
 	}
 	return metav1.LabelSelectorAsSelector(sel)
 }
@@ -184,24 +196,37 @@ func (v *clusterView) podAddrs(p *corev1.Pod) []netip.Addr {
 // ok is false when a selector cannot be parsed (the peer then renders as
 // nothing).
 func (v *clusterView) peerPods(policyNamespace string, peer networkingv1.NetworkPolicyPeer) (pods []*corev1.Pod, ok bool) {
+	if v.mutant == MutantPodAndNamespaceAsOr && peer.PodSelector != nil && peer.NamespaceSelector != nil {
+		return v.mutantEitherSelector(policyNamespace, peer) // Mutant (kill-rate test only).
+	}
 	var namespaces []string
 	if peer.NamespaceSelector == nil {
 		namespaces = []string{policyNamespace}
+		if v.mutant == MutantPodSelectorAllNamespaces {
+			namespaces = v.namespaceNames // Mutant (kill-rate test only).
+		}
 	} else {
-		nsSel, err := selectorMatcher(peer.NamespaceSelector)
+		nsSel, err := selectorMatcher(peer.NamespaceSelector, v.mutant)
 		if err != nil {
 			return nil, false
 		}
 		for _, name := range v.namespaceNames {
-			if nsSel.Matches(v.namespaceLabels[name]) {
+			nsLabels := v.namespaceLabels[name]
+			if v.mutant == MutantNamespaceSelectorByName {
+				nsLabels = labels.Set{namespaceNameLabel: name} // Mutant (kill-rate test only).
+			}
+			if nsSel.Matches(nsLabels) {
 				namespaces = append(namespaces, name)
 			}
+		}
+		if v.mutant == MutantEmptyNamespaceSelectorOwnNamespace && isEmptySelector(peer.NamespaceSelector) {
+			namespaces = []string{policyNamespace} // Mutant (kill-rate test only).
 		}
 	}
 	podSel := labels.Everything()
 	if peer.PodSelector != nil {
 		var err error
-		if podSel, err = selectorMatcher(peer.PodSelector); err != nil {
+		if podSel, err = selectorMatcher(peer.PodSelector, v.mutant); err != nil {
 			return nil, false
 		}
 	}

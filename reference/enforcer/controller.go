@@ -75,9 +75,19 @@ func New(client kubernetes.Interface, opts ...Option) (*Enforcer, error) {
 	npInformer := e.factory.Networking().V1().NetworkPolicies()
 	e.pods, e.namespaces, e.nodes, e.policies = podInformer.Lister(), nsInformer.Lister(), nodeInformer.Lister(), npInformer.Lister()
 	handler := cache.ResourceEventHandlerFuncs{
-		AddFunc:    func(any) { e.requestSync() },
-		UpdateFunc: func(any, any) { e.requestSync() },
-		DeleteFunc: func(any) { e.requestSync() },
+		AddFunc: func(any) { e.requestSync() },
+		UpdateFunc: func(old, cur any) {
+			if cfg.mutant.dropsUpdate(old, cur) {
+				return // Mutant (kill-rate test only): stale after a relabel.
+			}
+			e.requestSync()
+		},
+		DeleteFunc: func(obj any) {
+			if cfg.mutant.dropsDelete(obj) {
+				return // Mutant (kill-rate test only): stale after a delete.
+			}
+			e.requestSync()
+		},
 	}
 	for _, inf := range []cache.SharedIndexInformer{podInformer.Informer(), nsInformer.Informer(), nodeInformer.Informer(), npInformer.Informer()} {
 		if _, err := inf.AddEventHandler(handler); err != nil {
@@ -251,7 +261,7 @@ func (e *Enforcer) render(ctx context.Context, appliers []*applier, verify bool)
 	if err != nil {
 		return err
 	}
-	rulesets := Render(snap, RenderOptions{DenyAction: e.cfg.denyAction, ChainPrefix: e.cfg.chainPrefix})
+	rulesets := Render(snap, RenderOptions{DenyAction: e.cfg.denyAction, ChainPrefix: e.cfg.chainPrefix, mutant: e.cfg.mutant})
 	var errs []error
 	for _, a := range appliers {
 		for _, rs := range rulesets {

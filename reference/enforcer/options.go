@@ -20,6 +20,7 @@ type config struct {
 	families        []IPFamily
 	familiesChosen  bool // WithIPFamilies was given: never drop a family
 	log             *slog.Logger
+	mutant          Mutant // kill-rate test only (WithMutant)
 }
 
 func defaultConfig() config {
@@ -44,7 +45,7 @@ func (c config) validate() error {
 	if len(c.families) == 0 {
 		return fmt.Errorf("no IP family selected")
 	}
-	return nil
+	return c.mutant.validate()
 }
 
 // WithNodeName sets the node whose pods are enforced (required by New).

@@ -48,8 +48,12 @@ func hasNamedPort(ports []networkingv1.NetworkPolicyPort) bool {
 // Named ports resolve against dest's container ports of the same protocol;
 // with dest nil (a destination that is not a known pod) they match nothing.
 // Entries that are invalid or unresolvable produce nothing, so a rule whose
-// every entry fails matches no traffic at all: it never widens.
-func resolvePorts(ports []networkingv1.NetworkPolicyPort, dest *corev1.Pod) []portMatch {
+// every entry fails matches no traffic at all: it never widens. A mutant (m;
+// kill-rate test only) resolves the way its bug does.
+func resolvePorts(ports []networkingv1.NetworkPolicyPort, dest *corev1.Pod, m Mutant) []portMatch {
+	if m == MutantNamedPortsDropped {
+		ports = mutantWithoutNamedPorts(ports) // Mutant: a rule left with no port admits all.
+	}
 	if len(ports) == 0 {
 		return []portMatch{anyPort}
 	}
@@ -59,10 +63,21 @@ func resolvePorts(ports []networkingv1.NetworkPolicyPort, dest *corev1.Pod) []po
 		if !ok {
 			continue
 		}
+		if m == MutantSCTPAsTCP && proto == "sctp" {
+			proto = "tcp" // Mutant.
+		}
+		if m == MutantSCTPPortIgnored && proto == "sctp" {
+			out = append(out, portMatch{protocol: proto}) // Mutant.
+			continue
+		}
 		switch {
 		case p.Port == nil:
 			if p.EndPort != nil {
 				continue // endPort needs a start port
+			}
+			if m == MutantProtocolOnlyAnyProtocol {
+				out = append(out, anyPort) // Mutant.
+				continue
 			}
 			out = append(out, portMatch{protocol: proto})
 		case p.Port.Type == intstr.Int:
@@ -78,6 +93,9 @@ func resolvePorts(ports []networkingv1.NetworkPolicyPort, dest *corev1.Pod) []po
 			if end < start || end > 65535 {
 				continue
 			}
+			if m == MutantEndPortOffByOne && end > start {
+				end-- // Mutant: endPort read as exclusive.
+			}
 			if end == start {
 				out = append(out, portMatch{protocol: proto, dport: strconv.Itoa(int(start))})
 				continue
@@ -87,7 +105,11 @@ func resolvePorts(ports []networkingv1.NetworkPolicyPort, dest *corev1.Pod) []po
 			if p.EndPort != nil || dest == nil {
 				continue // endPort is only valid with numeric ports
 			}
-			if number, found := namedContainerPort(dest, p.Port.StrVal, proto); found {
+			number, found := namedContainerPort(dest, p.Port.StrVal, proto)
+			if m == MutantNamedPortAnyProtocol {
+				number, found = mutantNamedPortAnyProtocol(dest, p.Port.StrVal) // Mutant.
+			}
+			if found {
 				out = append(out, portMatch{protocol: proto, dport: strconv.Itoa(int(number))})
 			}
 		}

@@ -15,8 +15,11 @@ import (
 // is a pure function: the same snapshot always gives the same text.
 func Render(s Snapshot, opts RenderOptions) []Ruleset {
 	opts = opts.withDefaults()
-	view := newClusterView(s)
+	view := newClusterView(s, opts.mutant)
 	locals := localTargets(s)
+	if opts.mutant == MutantEnforceNothing {
+		locals = nil // Mutant (kill-rate test only): no pod is isolated.
+	}
 	var out []Ruleset
 	for _, family := range []IPFamily{IPv4, IPv6} {
 		out = append(out, renderFamily(s, view, locals, family, opts))
@@ -45,6 +48,9 @@ func renderFamily(s Snapshot, view *clusterView, locals []*corev1.Pod, family IP
 	forwardName, inputName := EntryChains(opts.ChainPrefix)
 	forward := Chain{Name: forwardName, Rules: []string{"-m conntrack --ctstate RELATED,ESTABLISHED -j RETURN"}}
 	input := Chain{Name: inputName, Rules: []string{"-m conntrack --ctstate RELATED,ESTABLISHED -j RETURN"}}
+	if view.mutant == MutantNoEstablished {
+		forward.Rules, input.Rules = nil, nil // Mutant (kill-rate test only): replies judged as new traffic.
+	}
 	if family == IPv6 {
 		// Neighbour discovery and router messages keep IPv6 working at all.
 		for _, icmpType := range []int{133, 134, 135, 136, 137} {
@@ -54,6 +60,10 @@ func renderFamily(s Snapshot, view *clusterView, locals []*corev1.Pod, family IP
 		}
 	}
 	nodeIPs := nodeAddresses(s.Node, family)
+	deny := denyRule(opts.DenyAction, family)
+	if view.mutant == MutantDenyOnlyTCP {
+		deny = "-p tcp " + deny // Mutant (kill-rate test only): UDP and SCTP pass.
+	}
 	var podChains []Chain
 	var ingressJumps []string
 	for _, pod := range locals {
@@ -71,7 +81,7 @@ func renderFamily(s Snapshot, view *clusterView, locals []*corev1.Pod, family IP
 			input.Rules = append(input.Rules, jump)
 			rules := []string{fmt.Sprintf("-d %s -j RETURN", own)}
 			rules = append(rules, egressAllows(view, pod, egressPolicies, family)...)
-			rules = append(rules, denyRule(opts.DenyAction, family))
+			rules = append(rules, deny)
 			podChains = append(podChains, Chain{Name: name, Rules: rules})
 		}
 		if len(ingressPolicies) > 0 {
@@ -82,10 +92,21 @@ func renderFamily(s Snapshot, view *clusterView, locals []*corev1.Pod, family IP
 				"-m addrtype --src-type LOCAL -j RETURN",
 			}
 			for _, nodeIP := range nodeIPs {
-				rules = append(rules, fmt.Sprintf("-s %s -j RETURN", hostPrefix(nodeIP)))
+				exempt := hostPrefix(nodeIP)
+				if view.mutant == MutantAllNodesExempt {
+					exempt = mutantNodeSubnet(nodeIP) // Mutant (kill-rate test only): every node is exempt.
+				}
+				rules = append(rules, fmt.Sprintf("-s %s -j RETURN", exempt))
+			}
+			// Mutants (kill-rate test only): allowances no policy made.
+			switch view.mutant {
+			case MutantSameNamespaceAllowed:
+				rules = append(rules, mutantSameNamespace(view, pod, family)...)
+			case MutantUDPIngressIgnored:
+				rules = append(rules, "-p udp -j RETURN")
 			}
 			rules = append(rules, ingressAllows(view, pod, ingressPolicies, family)...)
-			rules = append(rules, denyRule(opts.DenyAction, family))
+			rules = append(rules, deny)
 			podChains = append(podChains, Chain{Name: name, Rules: rules})
 		}
 	}
@@ -109,6 +130,13 @@ func (v *clusterView) policiesFor(pod *corev1.Pod) (ingress, egress []*networkin
 		if cp.egress {
 			egress = append(egress, cp.np)
 		}
+	}
+	// Mutants (kill-rate test only).
+	switch v.mutant {
+	case MutantIgnoreEgress:
+		egress = nil
+	case MutantOnePolicyPerPod:
+		ingress, egress = mutantFirstPolicy(ingress), mutantFirstPolicy(egress)
 	}
 	return ingress, egress
 }

@@ -62,6 +62,8 @@ const DefaultChainPrefix = "NPC-"
 type RenderOptions struct {
 	DenyAction  DenyAction
 	ChainPrefix string
+	// mutant renders a broken variant (WithMutant; kill-rate test only).
+	mutant Mutant
 }
 
 func (o RenderOptions) withDefaults() RenderOptions {
