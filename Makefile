@@ -2,7 +2,7 @@
 GO ?= go
 OUT ?= _output
 
-.PHONY: all setup build test test-kind vet bench fuzz images clean kind-node-image conformance bench-probe mutants
+.PHONY: all setup build test test-kind vet bench fuzz images clean kind-node-image conformance bench-probe mutants generated
 
 all: build
 
@@ -72,6 +72,23 @@ conformance: images $(if $(KUBECONFIG)$(NODE_IMAGE),,kind-node-image)
 	NETPOLCHECK_ENFORCER_MANIFESTS=$(if $(ENFORCER_MANIFESTS),$(abspath $(ENFORCER_MANIFESTS))) NETPOLCHECK_LOAD_IMAGES="$(abspath $(LOAD_IMAGES))" NETPOLCHECK_CNI=$(CNI) \
 	$(GO) test -count=1 -v -timeout 90m ./suites/core -args --ginkgo.no-color --ginkgo.fail-on-empty \
 		$(if $(FOCUS),--ginkgo.focus='$(FOCUS)') $(if $(LABELS),--ginkgo.label-filter='$(LABELS)')
+
+# generated runs the Ginkgo suite over generated cases (suites/generated) on
+# the netns cluster, as root, with the reference enforcer: the differential
+# check that the model's table and the observed one agree on every case.
+# SEED and COUNT choose the cases (netpolcheck generate --seed SEED --count
+# COUNT writes the same ones as YAML); LABELS filters them (e.g.
+# 'peer=ipblock && !sctp'). The reports, the coverage table among them, go
+# to $(GENERATED_DIR); a case that fails is written there (failed/) and
+# shrunk to a minimal case (shrunk/). 1,000 cases take about 11 minutes.
+SEED ?= 1
+COUNT ?= 40
+GENERATED_DIR ?= $(OUT)/generated
+generated:
+	@if [ -e $(GENERATED_DIR)/results.jsonl ]; then echo "moving the last run's reports to $(GENERATED_DIR).previous"; rm -rf $(GENERATED_DIR).previous; mv $(GENERATED_DIR) $(GENERATED_DIR).previous; fi
+	NETPOLCHECK_GENERATED_SEED=$(SEED) NETPOLCHECK_GENERATED_COUNT=$(COUNT) NETPOLCHECK_REPORT_DIR=$(abspath $(GENERATED_DIR)) \
+	$(GO) test -count=1 -v -timeout 24h ./suites/generated -args --ginkgo.no-color --ginkgo.timeout=24h \
+		$(if $(LABELS),--ginkgo.label-filter='$(LABELS)')
 
 # test-kind runs the tests that build kind clusters (the guard and the
 # preflight on a real cluster, a plugin from manifests): minutes each, and

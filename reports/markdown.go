@@ -14,11 +14,11 @@ import (
 
 // The Markdown summary is written for CI step summaries (GitHub's
 // $GITHUB_STEP_SUMMARY): someone glancing at a pipeline should see the
-// outcome in the title, the numbers in one table, and then only what needs
-// attention. Sections with nothing in them are left out, so a passing run
-// stays short. Everything comes from the set in its own order (or sorted
-// with ties kept in that order), so the same set always gives the same
-// bytes.
+// outcome in the title, the numbers in one table, then only what needs
+// attention, and last what the run covered (coverage.go). Sections with
+// nothing in them are left out, so a passing run stays short. Everything
+// comes from the set in its own order (or sorted with ties kept in that
+// order), so the same set always gives the same bytes.
 
 // worstTimesToEnforce is how many of the slowest enforced cells the summary
 // lists: enough to show a pattern, few enough for a glance.
@@ -55,6 +55,7 @@ func WriteMarkdown(w io.Writer, set *result.Set) error {
 	writeErroredCases(&b, set)
 	writeTimesToEnforce(&b, set)
 	writeLeaks(&b, set)
+	writeCoverage(&b, set)
 
 	_, err := io.WriteString(w, b.String())
 	return err

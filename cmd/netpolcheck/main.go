@@ -25,8 +25,9 @@ func newRootCommand() *cobra.Command {
 		Short: "Check that a cluster enforces NetworkPolicy as the API specifies",
 		Long: `netpolcheck checks that a cluster enforces NetworkPolicy as the API
 specifies: run plays the case library against a cluster and replay cases
-written as YAML files; report and compare render and compare runs' results;
-table and explain show, offline, what policies allow and why.
+written as YAML files (generate writes generated ones); report and compare
+render and compare runs' results; table and explain show, offline, what
+policies allow and why.
 
 Exit codes: 0 all passed, 1 the enforcer under test failed cases, 2 bad usage
 or input, 3 infrastructure error (nothing was learned about the enforcer),
@@ -39,6 +40,7 @@ or input, 3 infrastructure error (nothing was learned about the enforcer),
 	root.AddCommand(
 		newRunCommand(),
 		newReplayCommand(),
+		newGenerateCommand(),
 		newTableCommand(),
 		newExplainCommand(),
 		newReportCommand(),

@@ -52,6 +52,8 @@ type runFlags struct {
 	enforcerName    string
 	enforcerVersion string
 	enforcerURL     string
+	// shrink reduces each failed case to a minimal one (shrink.go).
+	shrink bool
 }
 
 func newRunCommand() *cobra.Command {
@@ -128,6 +130,7 @@ func addExecutionFlags(fl *pflag.FlagSet, f *runFlags) {
 	fl.StringArrayVar(&f.loadImages, "load-image", nil, "image tarball (docker save or OCI archive) to load into every kind node, e.g. the plugin's (repeatable)")
 	fl.StringVar(&f.cni, "cni", clusters.CNIBuiltin, "who networks pods on kind: "+clusters.CNIBuiltin+" (a plain routed network that enforces nothing) or "+clusters.CNIManifests+" (the plugin's manifests install the CNI)")
 	fl.StringVar(&f.probeMode, "probe-mode", clusters.ProbeModeBatch, "how probes reach pods on kind and existing clusters: "+clusters.ProbeModeBatch+" (a stream per source pod, a batch per round) or "+clusters.ProbeModePerCell+" (one exec per cell, 3 at a time, as the upstream e2e suite does: a baseline)")
+	fl.BoolVar(&f.shrink, "shrink", false, "shrink each failed case (not an infrastructure error) on the same cluster to a minimal case that still fails, written as case YAML to shrunk/ in the report directory")
 }
 
 var (
@@ -436,6 +439,7 @@ func runSelected(ctx context.Context, f runFlags, selected []cases.Case, src cas
 	}
 	start := time.Now()
 	var sum runSummary
+	shrinker := newShrinker(f, rec.Dir(), report, progress)
 	for i, c := range selected {
 		if ctx.Err() != nil {
 			end.Interrupted = fmt.Sprintf("waiting to start case %q", c.Name)
@@ -465,6 +469,13 @@ func runSelected(ctx context.Context, f runFlags, selected []cases.Case, src cas
 				fmt.Fprintln(report, res.Reproduce.Manifests)
 			}
 		}
+		if f.shrink && res.Verdict() == result.Failed {
+			shrinker.shrink(ctx, r, c, res)
+			if ctx.Err() != nil {
+				end.Interrupted = fmt.Sprintf("shrinking case %q", c.Name)
+				break
+			}
+		}
 	}
 	progress.clear()
 	info := runInfo{
@@ -472,6 +483,10 @@ func runSelected(ctx context.Context, f runFlags, selected []cases.Case, src cas
 		enforcer: f.enforcer, interrupted: end.Interrupted != "",
 	}
 	if f.output == outputText {
+		// What the cases covered, then the verdict, which stays last.
+		if err := reports.WriteCoverage(report, reports.Coverage(rec.Set())); err != nil {
+			return infraError(fmt.Errorf("write the coverage: %w", err))
+		}
 		sum.write(report, info)
 	} else if err := writeData(stdout, f.output, sum.object(info)); err != nil {
 		return infraError(fmt.Errorf("write the summary: %w", err))

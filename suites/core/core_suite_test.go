@@ -154,6 +154,8 @@ var _ = AfterSuite(func() {
 	if recorder == nil {
 		return
 	}
+	fmt.Println() // after Ginkgo's progress dots
+	Expect(reports.WriteCoverage(os.Stdout, reports.Coverage(recorder.Set()))).To(Succeed())
 	// A suite stopped early (interrupted, a failed BeforeSuite) has fewer
 	// cases than it selected: the reports say incomplete.
 	end := result.End{End: time.Now().UTC()}

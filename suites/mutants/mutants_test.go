@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"sync"
 	"testing"
 	"text/tabwriter"
@@ -16,6 +17,7 @@ import (
 	"github.com/netpolcheck/netpolcheck/reference/enforcer"
 	"github.com/netpolcheck/netpolcheck/reports/result"
 	"github.com/netpolcheck/netpolcheck/suites/cases"
+	"github.com/netpolcheck/netpolcheck/suites/cases/generate"
 	"github.com/netpolcheck/netpolcheck/suites/runner"
 )
 
@@ -35,22 +37,36 @@ const (
 // source is a named list of cases that every mutant faces.
 type source struct {
 	name  string
-	cases func() []cases.Case
+	cases func() ([]cases.Case, error)
 }
 
-// sources are the case lists in the order they are tried. Only the curated
-// library exists today; a generated suite is meant to follow it here, so a
-// mutant the curated cases miss can still be killed, and the table says
-// which source did it.
+// sources are the case lists every mutant faces, each on its own: the
+// curated library, and the generated suite's default cases (seed and count
+// as suites/generated runs them by default). A mutant is killed when any
+// source kills it; the table says which case of each source did, so the
+// kill rate of each source is known too.
 func sources() []source {
-	return []source{{name: "curated", cases: cases.All}}
+	return []source{
+		{name: "curated", cases: func() ([]cases.Case, error) { return cases.All(), nil }},
+		{name: "generated", cases: func() ([]cases.Case, error) { return generate.Cases(generatedSeed, generatedCount) }},
+	}
 }
+
+// The generated source: suites/generated's defaults.
+const (
+	generatedSeed  = 1
+	generatedCount = 40
+)
 
 // verdict is how one enforcer (a mutant, or "" for the correct one) fared.
 type verdict struct {
 	mutant enforcer.Mutant
-	// killedBy is "preflight" or "<source>: <case>"; empty if it survived.
+	// killedBy is "preflight" or "<source>: <case>" of the first kill;
+	// empty if it survived.
 	killedBy string
+	// bySource is the killing case per source ("preflight" for all when the
+	// preflight did it; absent when the source did not kill).
+	bySource map[string]string
 	// how is "failure" (the case caught the enforcer in a wrong cell) or
 	// "error (<kind>)" (the case could not even be judged, which a correct
 	// enforcer never causes; see the control).
@@ -164,17 +180,30 @@ func hunt(ctx context.Context, m enforcer.Mutant) (v verdict) {
 		return v
 	}
 	r := runner.New(cluster, runner.WithDeadline(deadline), runner.WithProbeTimeout(probeTimeout))
+	v.bySource = map[string]string{}
 	v.ran++
 	if pf, err := r.Preflight(ctx, true); err != nil {
 		v.killedBy, v.how, v.why = "preflight", how(pf.Case), err.Error()
+		for _, src := range sources() {
+			v.bySource[src.name] = "preflight"
+		}
 		return v
 	}
+	// Each source hunts on its own, so each has a kill rate of its own.
 	for _, src := range sources() {
-		for _, c := range src.cases() {
+		list, err := src.cases()
+		if err != nil {
+			v.setup = fmt.Errorf("%s cases: %w", src.name, err)
+			return v
+		}
+		for _, c := range list {
 			v.ran++
 			if res := r.Run(ctx, c); !res.Passed {
-				v.killedBy, v.how, v.why = src.name+": "+c.Name, how(res), res.Why()
-				return v
+				v.bySource[src.name] = c.Name
+				if v.killedBy == "" {
+					v.killedBy, v.how, v.why = src.name+": "+c.Name, how(res), res.Why()
+				}
+				break
 			}
 		}
 	}
@@ -192,8 +221,13 @@ func how(c result.Case) string {
 // printTable writes one line per mutant: who killed it and how.
 func printTable(w io.Writer, verdicts []verdict) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	// RUN counts the preflight and the cases run, the killing one included.
-	fmt.Fprintln(tw, "MUTANT\tKILLED BY\tHOW\tRUN\tTOOK")
+	// RUN counts the preflight and the cases run, the killing ones included.
+	srcs := sources()
+	header := "MUTANT\tFIRST KILLED BY\tHOW"
+	for _, src := range srcs {
+		header += "\t" + strings.ToUpper(src.name)
+	}
+	fmt.Fprintln(tw, header+"\tRUN\tTOOK")
 	for _, v := range verdicts {
 		by, how := v.killedBy, v.how
 		switch {
@@ -202,7 +236,24 @@ func printTable(w io.Writer, verdicts []verdict) {
 		case !v.killed():
 			by, how = "SURVIVED", "-"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\n", v.mutant, by, how, v.ran, v.took.Round(100*time.Millisecond))
+		line := fmt.Sprintf("%s\t%s\t%s", v.mutant, by, how)
+		for _, src := range srcs {
+			killer := v.bySource[src.name]
+			if killer == "" {
+				killer = "-"
+			}
+			line += "\t" + killer
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%s\n", line, v.ran, v.took.Round(100*time.Millisecond))
 	}
 	tw.Flush()
+	for _, src := range srcs {
+		n := 0
+		for _, v := range verdicts {
+			if v.bySource[src.name] != "" {
+				n++
+			}
+		}
+		fmt.Fprintf(w, "%s cases alone kill %d/%d mutants\n", src.name, n, len(verdicts))
+	}
 }
