@@ -1,6 +1,10 @@
 package clusters
 
-import "github.com/netpolcheck/netpolcheck/clusters/provider"
+import (
+	"strings"
+
+	"github.com/netpolcheck/netpolcheck/clusters/provider"
+)
 
 // Cluster is a running cluster the runner drives (see provider.Cluster).
 type Cluster = provider.Cluster
@@ -23,3 +27,13 @@ const (
 	CNIBuiltin       = provider.CNIBuiltin
 	CNIManifests     = provider.CNIManifests
 )
+
+// KubernetesVersion is the version the cluster's API reports, for reports:
+// the API server's, or what the netns cluster's fake API says it is.
+func KubernetesVersion(c Cluster) string {
+	v, err := c.Client().Discovery().ServerVersion()
+	if err != nil {
+		return "unknown (" + strings.Join(strings.Fields(err.Error()), " ") + ")"
+	}
+	return v.GitVersion
+}

@@ -359,7 +359,7 @@ func runSelected(ctx context.Context, f runFlags, selected []cases.Case, src cas
 		printError(stderr, fmt.Errorf("destroy cluster %s: %w", displayName(cluster), derr))
 	}()
 	run.Cluster = displayName(cluster)
-	run.Kubernetes = kubernetesVersion(cluster)
+	run.Kubernetes = clusters.KubernetesVersion(cluster)
 
 	results, closeResults, err := openResults(f.results, stdout)
 	if err != nil {
@@ -419,7 +419,7 @@ func runSelected(ctx context.Context, f runFlags, selected []cases.Case, src cas
 	// same proof on every provider.
 	progress.status("preflight: the whole matrix without policies, then a canary default-deny")
 	pf, err := r.Preflight(ctx, f.enforcer != clusters.EnforcerNone)
-	if werr := rec.Preflight(preflightRecord(pf, err)); werr != nil {
+	if werr := rec.Preflight(pf.Record(err)); werr != nil {
 		return infraError(fmt.Errorf("write the results: %w", werr))
 	}
 	if err != nil {
@@ -564,15 +564,6 @@ func (f runFlags) implementation(version string) result.Implementation {
 	return result.Implementation{Kind: f.enforcer, Name: name, Version: f.enforcerVersion, URL: f.enforcerURL}
 }
 
-// preflightRecord is the preflight's JSON line.
-func preflightRecord(pf runner.PreflightResult, err error) result.Preflight {
-	rec := result.Preflight{Passed: err == nil, Duration: pf.Duration, CanaryEnforcedIn: pf.CanaryEnforcedIn, Case: pf.Case}
-	if err != nil {
-		rec.Error = result.Errorf(result.ErrorCluster, "%v", err)
-	}
-	return rec
-}
-
 // baseNames are the files' names without their directory.
 func baseNames(paths []string) []string {
 	out := make([]string, len(paths))
@@ -597,13 +588,4 @@ func checkReportDir(dir string) error {
 		}
 	}
 	return nil
-}
-
-// kubernetesVersion is the version the cluster's API reports.
-func kubernetesVersion(cluster clusters.Cluster) string {
-	v, err := cluster.Client().Discovery().ServerVersion()
-	if err != nil {
-		return "unknown (" + oneLine(err.Error()) + ")"
-	}
-	return v.GitVersion
 }

@@ -135,11 +135,7 @@ var _ = BeforeSuite(func(ctx SpecContext) {
 	start = time.Now()
 	pf, err := suiteRunner.Preflight(ctx, enforcer != clusters.EnforcerNone)
 	startRecording(cluster, provider, enforcer, manifests, start)
-	pfRecord := result.Preflight{Passed: err == nil, Duration: pf.Duration, CanaryEnforcedIn: pf.CanaryEnforcedIn, Case: pf.Case}
-	if err != nil {
-		pfRecord.Error = result.Errorf(result.ErrorCluster, "%v", err)
-	}
-	Expect(recorder.Preflight(pfRecord)).To(Succeed())
+	Expect(recorder.Preflight(pf.Record(err))).To(Succeed())
 	Expect(err).NotTo(HaveOccurred(), "preflight\n%s", result.Describe(pf.Case))
 	if enforcer == clusters.EnforcerNone {
 		phase("preflight passed (the canary policy changed nothing: nothing enforces)", start)
@@ -174,7 +170,7 @@ func startRecording(cluster clusters.Cluster, provider, enforcer, manifests stri
 		version = info.Main.Version
 	}
 	run := result.Run{ID: reports.NewRunID(start), Netpolcheck: version, Commit: commit, Suite: "netpolcheck core (Ginkgo)",
-		Provider: provider, Cluster: strings.TrimSuffix(cluster.Name(), "-"), Kubernetes: serverVersion(cluster),
+		Provider: provider, Cluster: strings.TrimSuffix(cluster.Name(), "-"), Kubernetes: clusters.KubernetesVersion(cluster),
 		Enforcer: implementation(enforcer, manifests, version), Start: start.UTC(),
 		Selected: specsToRun, Library: runner.LibraryProfiles(cases.All())}
 	dir := os.Getenv(reportDirEnv)
@@ -198,15 +194,6 @@ func implementation(enforcer, manifests, version string) result.Implementation {
 	}
 	return result.Implementation{Kind: enforcer, Name: envOr(enforcerNameEnv, filepath.Base(filepath.Clean(manifests))),
 		Version: os.Getenv(enforcerVersionEnv), URL: os.Getenv(enforcerURLEnv)}
-}
-
-// serverVersion is the version the cluster's API reports.
-func serverVersion(cluster clusters.Cluster) string {
-	v, err := cluster.Client().Discovery().ServerVersion()
-	if err != nil {
-		return "unknown (" + err.Error() + ")"
-	}
-	return v.GitVersion
 }
 
 func baseNames(paths []string) []string {

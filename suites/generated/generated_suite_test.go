@@ -134,11 +134,7 @@ var _ = BeforeSuite(func(ctx SpecContext) {
 	start = time.Now()
 	pf, err := suiteRunner.Preflight(ctx, enforcer != clusters.EnforcerNone)
 	startRecording(cluster, provider, enforcer, start)
-	pfRecord := result.Preflight{Passed: err == nil, Duration: pf.Duration, CanaryEnforcedIn: pf.CanaryEnforcedIn, Case: pf.Case}
-	if err != nil {
-		pfRecord.Error = result.Errorf(result.ErrorCluster, "%v", err)
-	}
-	Expect(recorder.Preflight(pfRecord)).To(Succeed())
+	Expect(recorder.Preflight(pf.Record(err))).To(Succeed())
 	Expect(err).NotTo(HaveOccurred(), "preflight\n%s", result.Describe(pf.Case))
 	phase("preflight passed; %d of %d generated cases of seed %d selected", start, specsToRun, settings.count, settings.seed)
 }, NodeTimeout(60*time.Minute))
@@ -173,7 +169,7 @@ func startRecording(cluster clusters.Cluster, provider, enforcer string, start t
 			URL: "https://github.com/netpolcheck/netpolcheck"}
 	}
 	run := result.Run{ID: reports.NewRunID(start), Netpolcheck: version, Suite: "netpolcheck generated (Ginkgo)",
-		Provider: provider, Cluster: strings.TrimSuffix(cluster.Name(), "-"), Kubernetes: serverVersion(cluster),
+		Provider: provider, Cluster: strings.TrimSuffix(cluster.Name(), "-"), Kubernetes: clusters.KubernetesVersion(cluster),
 		Enforcer: impl, Start: start.UTC(), Seed: settings.seed,
 		Selected: specsToRun, Library: runner.LibraryProfiles(settings.cases)}
 	dir := os.Getenv(reportDirEnv)
@@ -183,14 +179,6 @@ func startRecording(cluster clusters.Cluster, provider, enforcer string, start t
 	var err error
 	recorder, err = reports.Record(dir, run)
 	Expect(err).NotTo(HaveOccurred(), "%s=%s", reportDirEnv, dir)
-}
-
-func serverVersion(cluster clusters.Cluster) string {
-	v, err := cluster.Client().Discovery().ServerVersion()
-	if err != nil {
-		return "unknown (" + err.Error() + ")"
-	}
-	return v.GitVersion
 }
 
 // record keeps a case's result in the report directory.

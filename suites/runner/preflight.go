@@ -94,6 +94,16 @@ type PreflightResult struct {
 	Duration         time.Duration
 }
 
+// Record is the preflight as the results record it; err is what Preflight
+// returned.
+func (pf PreflightResult) Record(err error) result.Preflight {
+	rec := result.Preflight{Passed: err == nil, Duration: pf.Duration, CanaryEnforcedIn: pf.CanaryEnforcedIn, Case: pf.Case}
+	if err != nil {
+		rec.Error = result.Errorf(result.ErrorCluster, "%v", err)
+	}
+	return rec
+}
+
 // unenforcedCanaryHold is how long the canary is watched when nothing may
 // enforce it (capped by the deadline): enforcers act within a second.
 const unenforcedCanaryHold = 3 * time.Second

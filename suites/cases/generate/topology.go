@@ -2,6 +2,7 @@ package generate
 
 import (
 	"fmt"
+	"maps"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -46,11 +47,11 @@ var smallNamespaces = map[string]map[string]string{
 func topology(namespaces map[string]map[string]string, pods []podSpec, serve []model.PortProtocol) *model.Topology {
 	t := &model.Topology{Namespaces: map[string]model.Namespace{}, Nodes: append([]model.Node(nil), nodes...)}
 	for name, labels := range namespaces {
-		t.Namespaces[name] = model.Namespace{Labels: cloneLabels(labels)}
+		t.Namespaces[name] = model.Namespace{Labels: maps.Clone(labels)}
 	}
 	for i, p := range pods {
 		t.Pods = append(t.Pods, model.Pod{
-			Namespace: p.ns, Name: p.name, Labels: cloneLabels(p.labels),
+			Namespace: p.ns, Name: p.name, Labels: maps.Clone(p.labels),
 			Node: fmt.Sprintf("node-%d", p.node), IP: fmt.Sprintf("10.244.%d.%d", p.node, 10+i),
 			Ports: containerPorts(serve),
 		})
@@ -63,17 +64,6 @@ func containerPorts(serve []model.PortProtocol) []model.ContainerPort {
 	var out []model.ContainerPort
 	for _, pp := range serve {
 		out = append(out, model.ContainerPort{Name: model.DefaultPortName(pp), Port: pp.Port, Protocol: pp.Protocol})
-	}
-	return out
-}
-
-func cloneLabels(m map[string]string) map[string]string {
-	if m == nil {
-		return nil
-	}
-	out := make(map[string]string, len(m))
-	for k, v := range m {
-		out[k] = v
 	}
 	return out
 }
